@@ -1,0 +1,1 @@
+"""genjax: generative models of images in JAX/Flax."""
