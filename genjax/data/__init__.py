@@ -1,0 +1,28 @@
+"""Datasets and input pipelines: TFDS sources -> grain iterators of batches.
+
+Importing this package registers genjax's own TFDS builders (`digits`).
+"""
+
+from genjax.data.pipeline import image_shape
+from genjax.data.pipeline import iterate_eval
+from genjax.data.pipeline import load_split
+from genjax.data.pipeline import make_train_iterator
+from genjax.data.sources import DataSpec
+from genjax.data.sources import DatasetError
+from genjax.data.sources import dataset_info
+from genjax.data.sources import mock_catalog
+from genjax.data.sources import open_source
+from genjax.data.sources import resolve_data_dir
+
+__all__ = [
+    "DataSpec",
+    "DatasetError",
+    "dataset_info",
+    "image_shape",
+    "iterate_eval",
+    "load_split",
+    "make_train_iterator",
+    "mock_catalog",
+    "open_source",
+    "resolve_data_dir",
+]
