@@ -1,0 +1,21 @@
+"""Small helpers every experiment module shares."""
+import functools
+import logging
+
+import jax.numpy as jnp
+
+from genjax.errors import ConfigError
+
+_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def compute_dtype(config):
+  name = config.train.compute_dtype
+  if name not in _DTYPES:
+    raise ConfigError(f"train.compute_dtype must be one of {sorted(_DTYPES)}, not {name!r}.")
+  return _DTYPES[name]
+
+
+@functools.lru_cache(maxsize=None)
+def warn_once(message: str) -> None:
+  logging.warning(message)

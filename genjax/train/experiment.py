@@ -1,0 +1,39 @@
+"""The seam between a model family and the loop: one immutable bundle of pure functions.
+
+Every family hands the loop the same five things; nothing else about it is known to the
+loop. The state is any pytree (a TrainState, or a dict of them for a GAN).
+"""
+import dataclasses
+from typing import Any, Callable, Optional
+
+import jax
+
+State = Any
+Batch = dict
+Metrics = dict
+
+
+@dataclasses.dataclass(frozen=True)
+class FigureContext:
+  """What `figures` may use besides the state; built by launch.reproduce."""
+  config: Any
+  workdir: str
+  figures_dir: str
+  step: int
+  key: jax.Array
+  feature_net: Any = None  # genjax.eval.feature_net.FeatureNet, when one is configured
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+  # key -> state
+  init: Callable[[jax.Array], State]
+  # (state, batch, key) -> (state, {"train/...": scalar}); jitted and donated by the loop.
+  train_step: Callable[[State, Batch, jax.Array], tuple[State, Metrics]]
+  # (state, batch, key) -> {"eval/...": per-example values of shape [B]}; the loop
+  # averages them over the real (unpadded) examples of the split.
+  eval_step: Callable[[State, Batch, jax.Array], Metrics]
+  # (state, key, n) -> n images NHWC in [-1, 1]; `n` is static.
+  sample: Optional[Callable[[State, jax.Array, int], jax.Array]] = None
+  # (state, FigureContext) -> None; runs outside jit, writes PNGs into figures_dir.
+  figures: Optional[Callable[[State, FigureContext], None]] = None

@@ -1,0 +1,196 @@
+"""The one training loop: every family trains, evaluates, samples and resumes through it."""
+import os
+from typing import Callable, Optional
+
+import jax
+import numpy as np
+
+from genjax import data as gdata
+from genjax import viz
+from genjax.errors import ConfigError, TrainingDiverged
+from genjax.train import evaluation
+from genjax.train import mesh as mesh_lib
+from genjax.train.checkpoint import Checkpointer
+from genjax.train.experiment import Experiment
+from genjax.train.writers import MetricWriter, Progress
+
+
+def abstract_state(experiment: Experiment, key, mesh):
+  """The state's shapes and dtypes, replicated over the mesh, without allocating it."""
+  shapes = jax.eval_shape(experiment.init, key)
+  repl = mesh_lib.replicated(mesh)
+  return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), shapes)
+
+
+def _keys(seed: int):
+  root = jax.random.key(seed)
+  return dict(zip(("init", "train", "eval", "sample"), jax.random.split(root, 4)))
+
+
+def restore_latest(experiment: Experiment, config, workdir: str, mesh=None):
+  """(step, state) of the newest good checkpoint in workdir, for sampling and figures."""
+  mesh = mesh or mesh_lib.make_mesh()
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+  try:
+    restored = ckpt.restore(abstract_state(experiment, _keys(config.seed)["init"], mesh))
+  finally:
+    ckpt.close()
+  return restored
+
+
+def _say(message: str) -> None:
+  if jax.process_index() == 0:
+    print(message, flush=True)
+
+
+def _write_config(config, workdir: str, step: int) -> None:
+  """config.json records the run; a resume with a changed config is recorded beside it."""
+  text = config.to_json_best_effort(indent=2, sort_keys=True)
+  path = os.path.join(workdir, "config.json")
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      if f.read() == text:
+        return
+    path = os.path.join(workdir, f"config.resumed_at_{step}.json")
+  with open(path, "w", encoding="utf-8") as f:
+    f.write(text)
+
+
+def _check_finite(step: int, metrics: dict, ckpt: Checkpointer) -> None:
+  bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
+  if bad:
+    k, v = next(iter(bad.items()))
+    last = ckpt.latest_step()
+    kept = (f"the last good checkpoint (step {last}) is kept in {ckpt.directory}"
+            if last is not None else "no checkpoint had been written yet")
+    raise TrainingDiverged(
+        f"{k} became {v} by step {step}, so training stopped; {kept}. Lower "
+        f"optim.learning_rate or set optim.grad_clip_norm.")
+
+
+def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
+                       feature_net=None,
+                       should_stop: Optional[Callable[[int], bool]] = None) -> dict:
+  """Trains `experiment` to config.train.num_steps, resuming from workdir if it can.
+
+  `should_stop(step)` lets a caller (a SIGTERM handler, a test) end the run early; the
+  state is checkpointed first, so rerunning the same command continues exactly.
+  Returns the last evaluation's metrics.
+  """
+  tc = config.train
+  mesh = mesh_lib.make_mesh()
+  mesh_lib.check_batch_size(config.data.batch_size, mesh)
+  mesh_lib.check_batch_size(config.data.eval_batch_size, mesh, "data.eval_batch_size")
+  lead = jax.process_index() == 0
+  if lead:
+    os.makedirs(workdir, exist_ok=True)
+  keys = _keys(config.seed)
+  repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
+
+  train_iter = gdata.make_train_iterator(
+      config.data, seed=config.seed, process_index=jax.process_index(),
+      process_count=jax.process_count())
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=tc.keep_checkpoints)
+  restored = ckpt.restore(abstract_state(experiment, keys["init"], mesh), train_iter)
+  if restored is None:
+    step = 0
+    state = jax.jit(experiment.init, out_shardings=repl)(keys["init"])
+  else:
+    step, state = restored
+    _say(f"Resuming {workdir} from step {step}.")
+  if lead:
+    _write_config(config, workdir, step)
+
+  def train_step(state, batch, step):
+    return experiment.train_step(state, batch, jax.random.fold_in(keys["train"], step))
+
+  step_fn = jax.jit(train_step, in_shardings=(repl, sharded, repl),
+                    out_shardings=(repl, repl), donate_argnums=0)
+  eval_fn = evaluation.make_eval_fn(experiment, mesh)
+  sample_fn = (jax.jit(experiment.sample, static_argnums=2, out_shardings=repl)
+               if experiment.sample else None)
+  # XLA:CPU's collectives deadlock when emulated devices outnumber cores unless every
+  # step is waited on (STACK.md).
+  block_each_step = (jax.default_backend() == "cpu"
+                     and jax.local_device_count() > (os.cpu_count() or 1))
+
+  writer = MetricWriter(workdir, enabled=lead)
+  progress = Progress(step, tc.num_steps, enabled=lead)
+  quality = None
+  pending: list = []
+  last_eval: dict = {}
+
+  def flush(step):
+    """Fetches the metrics of the steps since the last flush; stops on NaN/Inf."""
+    if not pending:
+      return {}
+    host = jax.device_get(pending)
+    pending.clear()
+    means = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+    _check_finite(step, means, ckpt)
+    return means
+
+  def run_eval(step):
+    nonlocal quality
+    metrics = evaluation.evaluate_split(eval_fn, state, config, mesh, key=keys["eval"],
+                                        split=config.eval.split)
+    if feature_net is not None and sample_fn is not None and config.eval.fd_num_samples > 0:
+      if quality is None:
+        quality = feature_net.quality_for(config)
+      fake = evaluation.draw_samples(sample_fn, state, keys["eval"],
+                                     config.eval.fd_num_samples, config.sample.batch_size)
+      metrics.update(quality.metrics(fake))
+    return metrics
+
+  def save(step):
+    flush(step)  # Never checkpoint a state that has already diverged.
+    ckpt.save(step, state, train_iter)
+
+  try:
+    if step >= tc.num_steps:
+      _say(f"{workdir} is already trained to step {step}; nothing to train.")
+    while step < tc.num_steps:
+      batch = mesh_lib.global_batch(next(train_iter), mesh)
+      state, metrics = step_fn(state, batch, np.int32(step))
+      step += 1
+      pending.append(metrics)
+      if block_each_step:
+        jax.block_until_ready(state)
+      stop = should_stop is not None and should_stop(step)
+      if step % tc.log_every == 0 or step == tc.num_steps:
+        means = flush(step)
+        means["train/steps_per_sec"] = progress.steps_per_second(step)
+        writer.scalars(step, means)
+        progress.print(step, means)
+        progress.restart_clock(step)
+      if tc.eval_every and (step % tc.eval_every == 0 or step == tc.num_steps):
+        last_eval = run_eval(step)
+        writer.scalars(step, last_eval)
+        progress.print(step, last_eval, timing=False)
+        progress.restart_clock(step)
+      if sample_fn is not None and tc.sample_every and (
+          step % tc.sample_every == 0 or step == tc.num_steps):
+        images = np.asarray(sample_fn(state, jax.random.fold_in(keys["sample"], step),
+                                      config.sample.num))
+        if lead:
+          viz.save_samples(os.path.join(workdir, "samples"), step, images)
+          writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
+        progress.restart_clock(step)
+      if step % tc.checkpoint_every == 0 or step == tc.num_steps or stop:
+        save(step)
+      if stop:
+        _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
+        break
+    if not last_eval and step >= tc.num_steps and tc.eval_every:
+      last_eval = run_eval(step)
+  finally:
+    ckpt.close()
+    writer.close()
+  return last_eval
+
+
+def validate_train_config(config) -> None:
+  tc = config.train
+  for name in ("num_steps", "log_every", "checkpoint_every"):
+    if getattr(tc, name) <= 0:
+      raise ConfigError(f"train.{name} must be positive, not {getattr(tc, name)}.")

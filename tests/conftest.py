@@ -1,0 +1,31 @@
+"""Shared fixtures: one prepared digits dataset (and feature net) per test session."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory):
+  return str(tmp_path_factory.mktemp("shared_tfds"))
+
+
+@pytest.fixture
+def vae_smoke(tfds_dir):
+  """The VAE smoke config on the session's data dir."""
+  from experiments.configs import vae_digits
+  c = vae_digits.get_config("smoke")
+  c.data.data_dir = tfds_dir
+  return c
+
+
+def run_launch(module: str, *args, devices: int = 1, timeout: int = 300, env=None):
+  """Runs `python -m launch.<module> args` in a fresh process (its own JAX devices)."""
+  full_env = dict(os.environ, **(env or {}))
+  full_env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+  full_env["PYTHONUNBUFFERED"] = "1"
+  return subprocess.run([sys.executable, "-m", f"launch.{module}", *args], cwd=REPO,
+                        env=full_env, capture_output=True, text=True, timeout=timeout)
