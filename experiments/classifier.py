@@ -13,7 +13,7 @@ from experiments import common
 
 def make_model(config) -> Classifier:
   m = config.model
-  return Classifier(num_classes=m.num_classes, channels=tuple(m.channels),
+  return Classifier(num_classes=m.num_classes, channels=common.int_tuple(config, "model.channels"),
                     feature_dim=m.feature_dim, dtype=common.compute_dtype(config))
 
 

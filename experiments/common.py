@@ -19,3 +19,13 @@ def compute_dtype(config):
 @functools.lru_cache(maxsize=None)
 def warn_once(message: str) -> None:
   logging.warning(message)
+
+
+def int_tuple(config, path: str) -> tuple:
+  """config value at "a.b" as a tuple of positive ints, or one clear error."""
+  section, _, name = path.rpartition(".")
+  value = config[section][name] if section else config[name]
+  if not isinstance(value, (tuple, list)) or not all(
+      isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+    raise ConfigError(f"{path} must be a tuple of positive integers, not {value!r}.")
+  return tuple(value)

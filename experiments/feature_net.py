@@ -12,7 +12,7 @@ def feature_net_dir(config) -> str:
   if config.eval.feature_net_dir:
     return os.path.expanduser(config.eval.feature_net_dir)
   return os.path.join(gdata.resolve_data_dir(config.data.data_dir or None),
-                      "genjax_feature_nets", config.eval.feature_net)
+                      "genjax_feature_nets", config.eval.feature_net.replace(":", "_"))
 
 
 def ensure_feature_net(config) -> FeatureNet | None:
@@ -21,13 +21,14 @@ def ensure_feature_net(config) -> FeatureNet | None:
     return None
   import experiments  # pylint: disable=import-outside-toplevel
   workdir = feature_net_dir(config)
-  net_cfg = importlib.import_module(f"experiments.configs.{config.eval.feature_net}").get_config()
+  module, _, arg = config.eval.feature_net.partition(":")
+  net_cfg = importlib.import_module(f"experiments.configs.{module}").get_config(arg)
   net_cfg.data.data_dir = config.data.data_dir
   if not _finished(workdir, net_cfg.train.num_steps):
     logging.info("Training the feature network %s into %s (once per data_dir).",
                  config.eval.feature_net, workdir)
     train_and_evaluate(experiments.build(net_cfg), net_cfg, workdir)
-  name = config.eval.feature_net.removeprefix("classifier_")
+  name = module.removeprefix("classifier_")
   return load_feature_net(workdir, name)
 
 

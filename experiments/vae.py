@@ -79,7 +79,8 @@ def make(config, image_shape) -> Experiment:
     common.warn_once("A Bernoulli decoder on grey-level data gives a cross-entropy, not a "
                      "likelihood; set data.binarize for a proper bound.")
   model = VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, backbone=m.backbone,
-              hidden=tuple(m.hidden), channels=tuple(m.channels), activation=m.activation,
+              hidden=common.int_tuple(config, "model.hidden"),
+              channels=common.int_tuple(config, "model.channels"), activation=m.activation,
               out_params=_LIKELIHOODS[obj.likelihood], dtype=common.compute_dtype(config))
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, *a, **kw: model.apply({"params": p}, *a, **kw)

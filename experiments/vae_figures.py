@@ -23,8 +23,13 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample) -> list:
                              u(sample(state, ctx.key, 100)), ncol=10))
 
   idx = _one_per_class(labels, per_class=2)
-  paths.append(viz.save_rows(os.path.join(out, "reconstructions.png"),
-                             [u(x[idx]), u(reconstruct(params, x[idx]))]))
+  rows = [u(x[idx]), u(reconstruct(params, x[idx]))]
+  if cfg.data.binarize != "none":  # Above the binary input, the grey digit it was drawn from.
+    grey_cfg = cfg.data.copy_and_resolve_references()
+    with grey_cfg.unlocked():
+      grey_cfg.binarize = "none"
+    rows.insert(0, u(gdata.load_split(grey_cfg, cfg.eval.split)["image"][idx]))
+  paths.append(viz.save_rows(os.path.join(out, "reconstructions.png"), rows))
 
   # Pairs of different digits, 10 linear steps between their posterior means.
   rows = []

@@ -3,14 +3,21 @@ quiet library logs."""
 import json
 import logging
 import os
+import re
 import sys
 
 from absl import app
+from absl import flags
 
 from genjax.data import DatasetError
 from genjax.errors import GenjaxError
 
 USER_ERRORS = (GenjaxError, DatasetError)
+
+
+def fail(message: str) -> None:
+  print(f"error: {message}", file=sys.stderr, flush=True)
+  sys.exit(2)
 
 
 def run(main) -> None:
@@ -19,9 +26,41 @@ def run(main) -> None:
     try:
       return main(argv)
     except USER_ERRORS as e:
-      print(f"error: {e}", file=sys.stderr, flush=True)
-      sys.exit(2)
-  app.run(guarded)
+      fail(str(e))
+  app.run(guarded, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv):
+  """Flag and config mistakes (unknown field, wrong type, missing file) as one sentence."""
+  try:
+    rest = flags.FLAGS(argv)
+    if "config" in flags.FLAGS:
+      # A config file that failed to load reports it on first attribute access.
+      flags.FLAGS.config.get("seed")
+    return rest
+  except (AttributeError, KeyError) as e:
+    fail(_unknown_field(argv, e))
+  except (flags.Error, OSError, TypeError, ValueError) as e:
+    fail(_flag_error(str(e)))
+
+
+def _flag_error(text: str) -> str:
+  text = " ".join(text.split())
+  missing = re.search(r"No such file or directory: '([^']+)'", text)
+  if missing:
+    return f"config file {missing.group(1)} does not exist."
+  if "Traceback" in text:  # an exception inside get_config(): keep its own message
+    return re.findall(r"\w+Error: (.*?)(?= \w+Error: |$)", text)[-1]
+  return text
+
+
+def _unknown_field(argv, e) -> str:
+  text = str(e).strip("'\"").replace("\\n", " ").replace("\\'", "'")
+  name = text.split("'")[1] if text.count("'") >= 2 else text
+  offending = next((a.split("=")[0] for a in argv if a.startswith("--config.")
+                    and f".{name}." in a.split("=")[0] + "."), f"--config...{name}")
+  hint = text[text.index("Did you mean"):].rstrip("'\"") if "Did you mean" in text else ""
+  return f"{offending} is not a field of this config. {hint}".strip()
 
 
 def quiet_libraries() -> None:

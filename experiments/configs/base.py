@@ -48,7 +48,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict(dict(
       split="test",
       fd_num_samples=300,    # samples for the Fréchet distance; 0 disables it
-      feature_net="classifier_digits",  # config under experiments/configs giving the features
+      # config (file:arg) under experiments/configs that trains the feature network
+      feature_net="classifier_digits",
       feature_net_dir="",    # "" = <data_dir>/genjax_feature_nets/<feature_net>
   ))
   c.parallel = ml_collections.ConfigDict(dict(
@@ -73,9 +74,16 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 10
   c.sample.num = 16
   c.eval.fd_num_samples = 100
+  if c.eval.feature_net and ":" not in c.eval.feature_net:
+    c.eval.feature_net += ":smoke"  # kept apart from the real one (its own directory)
   return c
 
 
-def parse_arg(arg: str | None) -> set:
-  """`vae_digits.py:smoke,conv` -> {"smoke", "conv"}."""
-  return {a for a in (arg or "").split(",") if a}
+def parse_arg(arg: str | None, allowed=("smoke",)) -> set:
+  """`vae_digits.py:smoke,conv` -> {"smoke", "conv"}; an unknown variant is an error."""
+  args = {a for a in (arg or "").split(",") if a}
+  unknown = args - set(allowed)
+  if unknown:
+    raise ValueError(f"unknown config variant {sorted(unknown)[0]!r}; this config knows "
+                     f"{', '.join(repr(a) for a in allowed)}.")
+  return args

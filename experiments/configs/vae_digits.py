@@ -7,7 +7,7 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg)
+  args = base.parse_arg(arg, ("smoke", "conv", "latent20"))
   c = base.get_base_config()
   c.family = "vae"
   c.data.name = "digits/28x28"

@@ -1,0 +1,107 @@
+"""A trained classifier as the feature space of sample-quality metrics.
+
+Loads the classifier a workdir holds (its config.json and newest checkpoint), and turns
+it into the Fréchet distance between generated and real images, reported beside its
+floor: the distance between two sets of *real* images of the same size, which is what
+finite samples alone cost.
+"""
+import dataclasses
+import json
+import os
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+
+from genjax import data as gdata
+from genjax.errors import CheckpointError
+from genjax.eval import frechet
+from genjax.nn.classifier import Classifier
+from genjax.train.writers import read_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureNet:
+  name: str                  # "digits": metrics are called eval/fd_digits
+  input_shape: tuple         # (H, W, C) the classifier was trained on
+  accuracy: float            # its test accuracy, from its own workdir
+  apply: Callable            # images in [-1, 1] at input_shape -> (logits, features)
+
+  def _fit(self, images):
+    images = jnp.asarray(images, jnp.float32)
+    h, w, c = self.input_shape
+    if images.shape[-1] != c:  # colour samples into a grey-level classifier
+      images = jnp.mean(images, axis=-1, keepdims=True)
+    if images.shape[1:3] != (h, w):
+      images = jax.image.resize(images, (images.shape[0], h, w, c), "bilinear")
+    return images
+
+  def outputs(self, images, batch: int = 500):
+    """(class probabilities, features) of images in [-1, 1] of any size."""
+    probs, feats = [], []
+    for i in range(0, len(images), batch):
+      logits, f = self.apply(self._fit(images[i:i + batch]))
+      probs.append(np.asarray(jax.nn.softmax(logits)))
+      feats.append(np.asarray(f, np.float64))
+    return np.concatenate(probs), np.concatenate(feats)
+
+  def features(self, images) -> np.ndarray:
+    return self.outputs(images)[1]
+
+  def quality_for(self, config) -> "SampleQuality":
+    """Reference statistics from the config's own dataset, un-binarised."""
+    data_cfg = config.data.copy_and_resolve_references()
+    with data_cfg.unlocked():
+      data_cfg.binarize = "none"
+    n = config.eval.fd_num_samples
+    real = gdata.load_split(data_cfg, config.eval.split, max_examples=n)["image"]
+    other = gdata.load_split(data_cfg, "train", max_examples=len(real))["image"]
+    return SampleQuality(self, self.features(real), self.features(other))
+
+
+class SampleQuality:
+  """Fréchet distance of generated images to a fixed real set, with its real-vs-real floor."""
+
+  def __init__(self, net: FeatureNet, real_features, other_real_features):
+    self.net = net
+    self.n = len(real_features)
+    self.real_stats = frechet.gaussian_stats(real_features)
+    self.floor = frechet.frechet_distance(*frechet.gaussian_stats(other_real_features),
+                                          *self.real_stats)
+
+  def metrics(self, generated) -> dict:
+    fd = frechet.frechet_distance(
+        *frechet.gaussian_stats(self.net.features(generated[:self.n])), *self.real_stats)
+    key = f"eval/fd_{self.net.name}"
+    return {key: fd, key + "_floor": self.floor}
+
+
+def load_feature_net(workdir: str, name: str) -> FeatureNet:
+  """The classifier trained in `workdir` (by experiments/configs/classifier_*.py)."""
+  ckdir = os.path.join(workdir, "checkpoints")
+  steps = sorted(int(s) for s in os.listdir(ckdir) if s.isdigit()) if os.path.isdir(ckdir) else []
+  if not steps:
+    raise CheckpointError(f"No trained feature network in {workdir}.")
+  with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
+    cfg = json.load(f)
+  try:
+    state = ocp.StandardCheckpointer().restore(os.path.join(ckdir, str(steps[-1]), "state"))
+  except (ValueError, FileNotFoundError, KeyError, OSError) as e:
+    raise CheckpointError(f"The feature network in {workdir} cannot be read ({e}); delete "
+                          "that directory and it will be retrained.") from e
+  m = cfg["model"]
+  model = Classifier(num_classes=m["num_classes"], channels=tuple(m["channels"]),
+                     feature_dim=m["feature_dim"])
+  params = state["ema_params"]
+  apply = jax.jit(lambda x: model.apply({"params": params}, x))
+  accs = [r["eval/accuracy"] for r in read_metrics(workdir) if "eval/accuracy" in r]
+  shape = gdata.image_shape(_data_cfg(cfg["data"]))
+  return FeatureNet(name=name, input_shape=tuple(shape),
+                    accuracy=float(accs[-1]) if accs else float("nan"), apply=apply)
+
+
+def _data_cfg(d: dict):
+  import ml_collections  # pylint: disable=import-outside-toplevel
+  return ml_collections.ConfigDict(d)

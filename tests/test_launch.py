@@ -1,0 +1,136 @@
+"""The entry points as a user runs them: train, resume, sample, figures, errors, devices."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from tests.conftest import REPO, run_launch
+
+CONFIG = "experiments/configs/vae_digits.py:smoke"
+
+
+def _train(workdir, tfds_dir, *extra, devices=1):
+  return run_launch("train", f"--config={CONFIG}", f"--workdir={workdir}",
+                    f"--config.data.data_dir={tfds_dir}", *extra, devices=devices)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tfds_dir):
+  workdir = str(tmp_path_factory.mktemp("main") / "vae")
+  result = _train(workdir, tfds_dir)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return workdir, result
+
+
+def test_main_job_trains_evaluates_and_writes_figures(trained):
+  workdir, result = trained
+  assert "step 20/20" in result.stdout
+  assert "eval/fd_digits" in result.stdout and "eval/iw_nll" in result.stdout
+  figures = set(os.listdir(os.path.join(workdir, "figures")))
+  assert {"manifold.png", "samples_prior.png", "reconstructions.png", "interpolation.png",
+          "lower_bound.png"} <= figures
+  assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
+
+
+def test_tensorboard_reads_the_event_files(trained):
+  from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+  acc = EventAccumulator(os.path.join(trained[0], "tensorboard"))
+  acc.Reload()
+  tags = acc.Tags()
+  assert "train/loss" in tags["scalars"] and "eval/elbo" in tags["scalars"]
+  assert [e.step for e in acc.Scalars("train/loss")] == [5, 10, 15, 20]
+  assert "samples" in tags["images"]
+
+
+def test_rerunning_the_command_resumes_instead_of_starting_over(trained, tfds_dir):
+  workdir, _ = trained
+  result = _train(workdir, tfds_dir, "--config.train.num_steps=25", "--figures=false")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "Resuming" in result.stdout and "from step 20" in result.stdout
+  assert "step 5/" not in result.stdout and "step 25/25" in result.stdout
+  assert os.path.exists(os.path.join(workdir, "config.resumed_at_20.json"))
+
+
+def test_sample_writes_a_grid_from_the_latest_checkpoint(trained, tmp_path):
+  out = str(tmp_path / "grid.png")
+  result = run_launch("sample", f"--workdir={trained[0]}", "--num=9", f"--out={out}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  images = np.load(str(tmp_path / "grid.npz"))["images"]
+  assert images.shape == (9, 28, 28, 1) and 0.0 <= images.min() and images.max() <= 1.0
+  assert os.path.getsize(out) > 0
+
+
+def test_two_devices_give_the_parameters_of_one(tfds_dir, tmp_path):
+  # A small SGD step, so that parameters differ only as much as the gradients' rounding
+  # does (a large one is chaotic on this loss: 1e-7 differences grow to 100 nats); under
+  # Adam a rounding difference in a near-zero gradient is normalised up to a full step.
+  fast = ["--figures=false", "--config.optim.name=sgd", "--config.optim.learning_rate=1e-4",
+          "--config.train.eval_every=0", "--config.train.sample_every=0",
+          "--config.eval.fd_num_samples=0"]
+  workdirs = {n: str(tmp_path / f"dev{n}") for n in (1, 2)}
+  for n, workdir in workdirs.items():
+    result = _train(workdir, tfds_dir, *fast, devices=n)
+    assert result.returncode == 0, result.stderr[-3000:]
+  import experiments
+  from launch.common import load_workdir_config
+  from genjax.train.loop import restore_latest
+  config = load_workdir_config(workdirs[1])
+  experiment = experiments.build(config)
+  (s1, a), (s2, b) = (restore_latest(experiment, config, w) for w in workdirs.values())
+  assert s1 == s2 == 20
+  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("--config.optim.learning_rat=0.1", "learning_rat"),
+    ("--config.train.num_steps=many", "num_steps"),
+    ("--config.objective.likelihood=poisson", "objective.likelihood must be one of"),
+])
+def test_bad_config_is_one_clear_error(override, message, tmp_path, tfds_dir):
+  result = _train(str(tmp_path / "bad"), tfds_dir, override)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert "Traceback" not in result.stderr
+
+
+def test_missing_dataset_is_one_clear_error(tmp_path):
+  start = time.time()
+  result = run_launch("train", f"--config={CONFIG}", f"--workdir={tmp_path / 'w'}",
+                      "--config.data.name=mnist", f"--config.data.data_dir={tmp_path / 'empty'}")
+  assert time.time() - start < 60
+  assert result.returncode == 2
+  assert "Traceback" not in result.stderr
+  assert "mnist" in result.stderr and "not prepared" in result.stderr
+  assert not os.path.exists(tmp_path / "w" / "checkpoints")
+
+
+def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
+  workdir = str(tmp_path / "term")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
+             PYTHONUNBUFFERED="1")
+  cmd = [sys.executable, "-m", "launch.train", f"--config={CONFIG}", f"--workdir={workdir}",
+         f"--config.data.data_dir={tfds_dir}", "--config.train.num_steps=100000",
+         "--config.train.eval_every=0", "--config.train.sample_every=0",
+         "--config.train.checkpoint_every=100000", "--config.eval.fd_num_samples=0"]
+  proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  for line in proc.stdout:
+    if line.startswith("step 10/"):
+      break
+  proc.send_signal(signal.SIGTERM)
+  out, err = proc.communicate(timeout=120)
+  assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+  assert "Stopped by SIGTERM" in out
+  steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
+  assert len(steps) == 1 and 10 <= steps[0] < 100000
+  result = run_launch("train", *cmd[3:6], "--config.train.num_steps=" + str(steps[0] + 5),
+                      "--config.train.eval_every=0", "--config.eval.fd_num_samples=0",
+                      "--figures=false")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f"from step {steps[0]}" in result.stdout

@@ -1,0 +1,112 @@
+"""The generic loop: exact resume, NaN handling, checkpoints, workdir contents."""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import experiments
+from genjax.errors import CheckpointError, TrainingDiverged
+from genjax.train.experiment import Experiment
+from genjax.train.loop import restore_latest, train_and_evaluate
+from genjax.train.state import TrainState
+
+
+def _params(experiment, config, workdir):
+  step, state = restore_latest(experiment, config, workdir)
+  return step, jax.device_get(state)
+
+
+def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
+  experiment = experiments.build(vae_smoke)
+  straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+  train_and_evaluate(experiment, vae_smoke, straight)
+  train_and_evaluate(experiment, vae_smoke, split, should_stop=lambda step: step == 7)
+  assert _params(experiment, vae_smoke, split)[0] == 7
+  train_and_evaluate(experiment, vae_smoke, split)
+  (s1, a), (s2, b) = _params(experiment, vae_smoke, straight), _params(experiment, vae_smoke, split)
+  assert s1 == s2 == vae_smoke.train.num_steps
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)  # bitwise: same batches, same keys, same order
+  # The workdir is the record: config, metrics, TensorBoard events, samples.
+  assert json.load(open(os.path.join(split, "config.json")))["family"] == "vae"
+  lines = [json.loads(l) for l in open(os.path.join(split, "metrics.jsonl"))]
+  assert {"train/loss", "train/steps_per_sec"} <= set(lines[0])
+  assert any("eval/iw_nll" in r for r in lines)
+  assert os.listdir(os.path.join(split, "tensorboard"))
+  assert os.path.exists(os.path.join(split, "samples", "step_0000020.png"))
+  assert os.path.exists(os.path.join(split, "samples", "step_0000020.npz"))
+
+
+def _toy(nan_from_step=None):
+  """A linear regression whose loss turns NaN from a given step, to test the loop alone."""
+  tx = optax.sgd(0.05)
+
+  def init(key):
+    return TrainState.create({"w": jax.random.normal(key, (64,)) * 0.01}, tx)
+
+  def loss_fn(params, batch, key):
+    x = batch["image"].reshape(batch["image"].shape[0], -1)
+    y = batch["label"].astype(jnp.float32) + 0.01 * jax.random.normal(key, batch["label"].shape)
+    return jnp.mean((x @ params["w"] - y) ** 2)
+
+  def train_step(state, batch, key):
+    loss, grads = jax.value_and_grad(loss_fn)(state.params, batch, key)
+    if nan_from_step is not None:
+      loss = jnp.where(state.step >= nan_from_step, jnp.nan, loss)
+      grads = jax.tree.map(lambda g: jnp.where(state.step >= nan_from_step, jnp.nan, g), grads)
+    return state.apply_gradients(grads, tx, ema_decay=0.0), {"train/loss": loss}
+
+  def eval_step(state, batch, key):
+    x = batch["image"].reshape(batch["image"].shape[0], -1)
+    return {"eval/mse": (x @ state.params["w"] - batch["label"]) ** 2}
+
+  return Experiment(init=init, train_step=train_step, eval_step=eval_step)
+
+
+@pytest.fixture
+def toy_config(vae_smoke):
+  c = vae_smoke
+  c.data.name = "digits"
+  c.data.binarize = "none"
+  c.train.num_steps = 30
+  c.train.log_every = 5
+  c.train.checkpoint_every = 10
+  c.train.eval_every = 0
+  return c
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(toy_config, tmp_path):
+  workdir = str(tmp_path / "nan")
+  with pytest.raises(TrainingDiverged, match=r"train/loss became nan by step 15.*step 10"):
+    train_and_evaluate(_toy(nan_from_step=12), toy_config, workdir)
+  step, state = restore_latest(_toy(), toy_config, workdir)
+  assert step == 10
+  assert np.all(np.isfinite(state.params["w"]))
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10"]
+
+
+def test_corrupt_newest_checkpoint_is_set_aside_and_the_previous_one_restored(toy_config,
+                                                                              tmp_path):
+  workdir = str(tmp_path / "corrupt")
+  toy_config.train.num_steps = 20
+  train_and_evaluate(_toy(), toy_config, workdir)
+  for root, _, files in os.walk(os.path.join(workdir, "checkpoints", "20", "state")):
+    for f in files:
+      with open(os.path.join(root, f), "wb") as fh:
+        fh.write(b"\0garbage")
+  step, _ = restore_latest(_toy(), toy_config, workdir)
+  assert step == 10
+  assert os.listdir(os.path.join(workdir, "checkpoints_corrupt")) == ["20"]  # kept, not lost
+
+
+def test_checkpoint_of_another_model_is_a_clear_error(vae_smoke, toy_config, tmp_path):
+  workdir = str(tmp_path / "other")
+  toy_config.train.num_steps = 10
+  train_and_evaluate(_toy(), toy_config, workdir)
+  with pytest.raises(CheckpointError, match="different model or config"):
+    train_and_evaluate(experiments.build(vae_smoke), vae_smoke, workdir)
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["10"]
