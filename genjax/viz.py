@@ -2,6 +2,7 @@
 import math
 import os
 
+import jax
 import numpy as np
 
 
@@ -25,7 +26,11 @@ def make_grid(images, ncol: int | None = None, pad: int = 1, pad_value: float = 
 
 
 def save_png(path: str, image: np.ndarray, upscale: int = 1) -> str:
-  """Saves one HWC image in [0, 1]; small digits get nearest-neighbour upscaling to be seen."""
+  """Saves one HWC image in [0, 1]; small digits get nearest-neighbour upscaling to be seen.
+
+  Only process 0 writes (every process computes the same figure)."""
+  if jax.process_index() != 0:
+    return path
   from PIL import Image  # pylint: disable=import-outside-toplevel
   img = np.asarray(image, np.float32)
   if upscale > 1:
@@ -58,6 +63,8 @@ def save_rows(path: str, rows: list) -> str:
 def save_samples(samples_dir: str, step: int, images) -> str:
   """Samples in [-1, 1] -> samples/step_N.png (grid) and step_N.npz (the arrays, [0, 1])."""
   unit = to_unit(images)
+  if jax.process_index() != 0:
+    return os.path.join(samples_dir, f"step_{step:07d}.png")
   os.makedirs(samples_dir, exist_ok=True)
   np.savez_compressed(os.path.join(samples_dir, f"step_{step:07d}.npz"), images=unit)
   return save_grid(os.path.join(samples_dir, f"step_{step:07d}.png"), unit)
@@ -66,6 +73,8 @@ def save_samples(samples_dir: str, step: int, images) -> str:
 def line_plot(path: str, series: dict, *, xlabel: str, ylabel: str, title: str = "",
               logx: bool = False) -> str:
   """series: {label: (xs, ys)}."""
+  if jax.process_index() != 0:
+    return path
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel

@@ -134,3 +134,29 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
                       "--figures=false")
   assert result.returncode == 0, result.stderr[-3000:]
   assert f"from step {steps[0]}" in result.stdout
+
+
+def test_two_processes_train_together(tmp_path, tfds_dir):
+  """Two JAX processes on 127.0.0.1 (gloo collectives), each reading its half of the data."""
+  import socket
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+  workdir = str(tmp_path / "mp")
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
+             PYTHONUNBUFFERED="1")
+  procs = [subprocess.Popen(
+      [sys.executable, "-m", "launch.train", f"--config={CONFIG}", f"--workdir={workdir}",
+       f"--config.data.data_dir={tfds_dir}", "--config.parallel.num_processes=2",
+       f"--config.parallel.coordinator_address=127.0.0.1:{port}",
+       f"--config.parallel.process_id={i}", "--config.eval.fd_num_samples=0",
+       "--config.train.sample_every=0", "--figures=false"],
+      cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+      for i in range(2)]
+  outs = [p.communicate(timeout=300) for p in procs]
+  for p, (_, err) in zip(procs, outs):
+    assert p.returncode == 0, err[-3000:]
+  finals = [next(l for l in out.splitlines() if l.startswith("Final evaluation")) for out, _ in outs]
+  assert finals[0] == finals[1]  # one global computation, seen identically by both
+  assert "step 20/20" in outs[0][0] and "step 20/20" not in outs[1][0]  # only process 0 logs
+  assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))

@@ -22,6 +22,18 @@ def abstract_state(experiment: Experiment, key, mesh):
   return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), shapes)
 
 
+def make_step_fn(experiment: Experiment, mesh, key):
+  """The jitted train step: state replicated and donated, batch sharded over `data`,
+  and the step's key folded from `key` and the step number inside jit."""
+  repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
+
+  def train_step(state, batch, step):
+    return experiment.train_step(state, batch, jax.random.fold_in(key, step))
+
+  return jax.jit(train_step, in_shardings=(repl, sharded, repl),
+                 out_shardings=(repl, repl), donate_argnums=0)
+
+
 def _keys(seed: int):
   root = jax.random.key(seed)
   return dict(zip(("init", "train", "eval", "sample"), jax.random.split(root, 4)))
@@ -85,7 +97,7 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   if lead:
     os.makedirs(workdir, exist_ok=True)
   keys = _keys(config.seed)
-  repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
+  repl = mesh_lib.replicated(mesh)
 
   train_iter = gdata.make_train_iterator(
       config.data, seed=config.seed, process_index=jax.process_index(),
@@ -101,11 +113,7 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   if lead:
     _write_config(config, workdir, step)
 
-  def train_step(state, batch, step):
-    return experiment.train_step(state, batch, jax.random.fold_in(keys["train"], step))
-
-  step_fn = jax.jit(train_step, in_shardings=(repl, sharded, repl),
-                    out_shardings=(repl, repl), donate_argnums=0)
+  step_fn = make_step_fn(experiment, mesh, keys["train"])
   eval_fn = evaluation.make_eval_fn(experiment, mesh)
   sample_fn = (jax.jit(experiment.sample, static_argnums=2, out_shardings=repl)
                if experiment.sample else None)
