@@ -58,13 +58,13 @@ def test_well_conditioned_matches_scipy_sqrtm():
                              _reference_from_features(f1, f2), rtol=1e-9)
 
 
-@pytest.mark.parametrize("n1,n2,d", [(10, 12, 64), (40, 5, 20)])
+@pytest.mark.parametrize("n1,n2,d", [(10, 12, 64), (15, 40, 20)])
 def test_singular_covariances_finite_and_exact(n1, n2, d):
   f1, f2 = _features(5, n1, d), _features(6, n2, d, scale=0.7, shift=0.1)
   assert np.linalg.matrix_rank(gaussian_stats(f1)[1]) < d
   fd = frechet_distance_from_features(f1, f2)
   assert np.isfinite(fd) and fd >= 0.0
-  np.testing.assert_allclose(fd, _reference_from_features(f1, f2), rtol=1e-8)
+  np.testing.assert_allclose(fd, _reference_from_features(f1, f2), rtol=1e-10)
 
 
 @pytest.mark.parametrize("n,d", [(300, 10), (12, 40)])

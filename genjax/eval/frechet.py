@@ -14,11 +14,16 @@ def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
   return f.mean(axis=0), np.atleast_2d(np.cov(f, rowvar=False))
 
 
+def _psd_eigvals(w):
+  """Eigenvalues of a PSD matrix with the rounding noise of its null space (|w| below
+  d * eps * max|w|, as in numpy's matrix_rank) set to 0, so its sqrt adds nothing."""
+  return np.where(w > w.size * np.finfo(w.dtype).eps * np.abs(w).max(initial=0.0), w, 0.0)
+
+
 def _psd_sqrt(s):
-  """Symmetric PSD square root by eigendecomposition; tiny negative eigenvalues (rounding
-  on a singular covariance) are clipped to 0."""
+  """Symmetric PSD square root by a symmetric eigendecomposition."""
   w, v = np.linalg.eigh((s + s.T) / 2)
-  return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+  return (v * np.sqrt(_psd_eigvals(w))) @ v.T
 
 
 def frechet_distance(mu1, s1, mu2, s2) -> float:
@@ -36,7 +41,7 @@ def frechet_distance(mu1, s1, mu2, s2) -> float:
     raise ValueError(f"shape mismatch: mu {mu1.shape}, {mu2.shape}; sigma {s1.shape}, {s2.shape}")
   r1 = _psd_sqrt(s1)
   m = r1 @ s2 @ r1
-  cross = np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((m + m.T) / 2), 0.0, None)))
+  cross = np.sum(np.sqrt(_psd_eigvals(np.linalg.eigvalsh((m + m.T) / 2))))
   diff = mu1 - mu2
   value = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * cross
   return float(max(value, 0.0))  # rounding can leave a tiny negative for equal inputs
