@@ -11,6 +11,7 @@ import resource
 import time
 
 from absl import app
+from absl import logging
 from absl import flags
 
 import jax
@@ -75,6 +76,7 @@ def measure(spec: str, steps: int) -> dict:
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)
   dev = jax.devices()[0]
   print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
         f"jax {jax.__version__}, compute dtype "
