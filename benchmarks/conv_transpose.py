@@ -155,7 +155,6 @@ VARIANTS = [
   ("sub-pixel: one conv to s²·C (union kernel) + depth_to_space", subpixel, True),
   ("sub-pixel as im2col + matmul", subpixel_im2col, True),
   ("sub-pixel conv, dW by im2col matmul (custom_vjp)", subpixel_matmul_dw, True),
-  ("zero-insert input + conv", zero_insert, True),
   ("nearest resize + conv", resize_conv, False),
 ]
 

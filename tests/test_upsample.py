@@ -91,7 +91,7 @@ def test_gradients_equal_flax(k, s, padding):
 def test_same_init_as_flax():
   x = np.ones((1, 7, 7, 4), np.float32)
   ref, ours = _both(4, 2, "SAME", features=6)
-  p_ref, p = _jit(ref.init)(jax.random.key(0), x), _jit(ours.init)(jax.random.key(0), x)
+  p_ref, p = _jit(lambda key: (ref.init(key, x), ours.init(key, x)))(jax.random.key(0))
   assert jax.tree.structure(p) == jax.tree.structure(p_ref)
   jax.tree.map(np.testing.assert_array_equal, p, p_ref)
   assert p["params"]["kernel"].shape == (4, 4, 4, 6) and p["params"]["bias"].shape == (6,)

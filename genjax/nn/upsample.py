@@ -85,8 +85,8 @@ def conv_transpose_padding(
   'SAME' and 'VALID' name the padding of the *forward* convolution this transposes
   (output size n*s for 'SAME', n*s + max(k - s, 0) for 'VALID'). An explicit (lo, hi)
   pair is, as in flax.linen.ConvTranspose, taken literally as the padding applied to the
-  dilated input -- it is NOT PyTorch's `padding` (PyTorch's p corresponds to
-  (k_eff - 1 - p, k_eff - 1 - p + output_padding)).
+  dilated input -- it is NOT PyTorch's `padding`: torch's ConvTranspose2d(padding=p,
+  output_padding=op) is (k_eff - 1 - p, k_eff - 1 - p + op) here, with transpose_kernel=True.
   """
   k = kernel_dilation * (kernel_size - 1) + 1
   s = stride
