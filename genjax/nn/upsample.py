@@ -108,7 +108,7 @@ def _canonical_padding(padding: PaddingLike, rank: int) -> str | list[tuple[int,
   """Flax's padding forms: 'SAME' | 'VALID' | int | [int | (lo, hi)] * rank."""
   if isinstance(padding, str):
     if padding not in ("SAME", "VALID"):
-      raise NotImplementedError(
+      raise ValueError(
         f"padding {padding!r} is not supported (only 'SAME', 'VALID' and explicit)"
       )
     return padding
