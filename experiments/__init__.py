@@ -4,7 +4,8 @@ import importlib
 from genjax import data as gdata
 from genjax.errors import ConfigError
 
-FAMILIES = ("vae", "classifier")
+FAMILIES = ("vae", "classifier", "autoencoder", "mae", "gan", "cyclegan", "ddpm",
+            "autoregressive")
 
 
 def build(config):

@@ -51,3 +51,73 @@ def softmax_cross_entropy(logits, labels):
 
 def nats_to_bits_per_dim(nats, num_dims: int):
   return nats / (num_dims * math.log(2.0))
+
+
+# --- Reconstruction ---------------------------------------------------------------------
+
+def half_squared_error(pred, target):
+  """E = ½ Σ ‖pred − target‖² per example (Hinton & Salakhutdinov 2006's objective)."""
+  return 0.5 * _sum_but_batch(jnp.square(pred - target))
+
+
+def mean_absolute_error(pred, target):
+  """Mean |pred − target| per example: the L1 of CycleGAN's cycle and identity terms,
+  averaged over pixels as the paper's code does, so λ keeps its meaning at any size."""
+  d = jnp.abs(pred - target)
+  return jnp.mean(d.reshape(d.shape[0], -1), axis=-1)
+
+
+# --- Adversarial (Goodfellow 2014; Mao 2017 LSGAN; Lim & Ye 2017 hinge) -----------------
+# D outputs logits of any shape [B, ...] (a PatchGAN gives one per patch); per-example
+# losses average over everything but the batch axis.
+
+GAN_LOSSES = ("minimax", "non_saturating", "lsgan", "hinge")
+
+
+def _mean_but_batch(x):
+  return jnp.mean(x.reshape(x.shape[0], -1), axis=-1)
+
+
+def _check_gan_loss(kind: str) -> None:
+  if kind not in GAN_LOSSES:
+    raise ValueError(f"GAN loss must be one of {GAN_LOSSES}, not {kind!r}.")
+
+
+def discriminator_loss(real_logits, fake_logits, kind: str):
+  """What D minimises, per example (real and fake batches paired row by row).
+
+  minimax / non_saturating: −log D(x) − log(1 − D(G(z))), D = σ(logit) (the two differ
+  only in G's loss). lsgan: ½[(D(x) − 1)² + D(G(z))²] on raw outputs, as CycleGAN's code.
+  hinge: max(0, 1 − D(x)) + max(0, 1 + D(G(z))).
+  """
+  _check_gan_loss(kind)
+  if kind == "lsgan":
+    per = 0.5 * (_mean_but_batch(jnp.square(real_logits - 1.0))
+                 + _mean_but_batch(jnp.square(fake_logits)))
+  elif kind == "hinge":
+    per = (_mean_but_batch(jax.nn.relu(1.0 - real_logits))
+           + _mean_but_batch(jax.nn.relu(1.0 + fake_logits)))
+  else:
+    # −log σ(r) = softplus(−r); −log(1 − σ(f)) = softplus(f): stable for any logit.
+    per = _mean_but_batch(jax.nn.softplus(-real_logits)) + _mean_but_batch(
+        jax.nn.softplus(fake_logits))
+  return per
+
+
+def generator_loss(fake_logits, kind: str):
+  """What G minimises, per example.
+
+  minimax: log(1 − D(G(z))) (the saturating loss of the game itself; its gradient
+  vanishes when D rejects fakes confidently); non_saturating: −log D(G(z)) (Goodfellow's
+  recommended heuristic); lsgan: (D(G(z)) − 1)²; hinge: −D(G(z)).
+  """
+  _check_gan_loss(kind)
+  if kind == "minimax":
+    per = -jax.nn.softplus(fake_logits)
+  elif kind == "non_saturating":
+    per = jax.nn.softplus(-fake_logits)
+  elif kind == "lsgan":
+    per = jnp.square(fake_logits - 1.0)
+  else:
+    per = -fake_logits
+  return _mean_but_batch(per)

@@ -4,6 +4,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from scipy import stats
 
 from genjax import losses
@@ -58,3 +59,63 @@ def test_log_mean_exp_and_bits_per_dim():
   x = jnp.log(jnp.array([[1.0], [3.0]]))
   np.testing.assert_allclose(float(losses.log_mean_exp(x)[0]), math.log(2.0), rtol=1e-6)
   np.testing.assert_allclose(float(losses.nats_to_bits_per_dim(784 * math.log(2), 784)), 1.0)
+
+
+# --- Reconstruction and adversarial losses, against hand-computed values ----------------
+
+def test_half_squared_error_and_mean_absolute_error_by_hand():
+  pred = jnp.array([[1.0, 2.0], [0.0, 0.0]]).reshape(2, 1, 2, 1)
+  target = jnp.array([[0.0, 4.0], [0.0, -3.0]]).reshape(2, 1, 2, 1)
+  np.testing.assert_allclose(losses.half_squared_error(pred, target), [0.5 * (1 + 4), 4.5])
+  np.testing.assert_allclose(losses.mean_absolute_error(pred, target), [1.5, 1.5])
+
+
+def _sig(v):
+  return 1.0 / (1.0 + math.exp(-v))
+
+
+@pytest.mark.parametrize("kind", ["minimax", "non_saturating"])
+def test_discriminator_loss_is_the_binary_cross_entropy_of_the_game(kind):
+  r, f = 1.3, -0.4
+  d = losses.discriminator_loss(jnp.array([[r]]), jnp.array([[f]]), kind)
+  np.testing.assert_allclose(d, [-math.log(_sig(r)) - math.log(1 - _sig(f))], rtol=1e-6)
+
+
+def test_generator_losses_by_hand():
+  f = jnp.array([[-0.4], [2.0]])
+  np.testing.assert_allclose(losses.generator_loss(f, "minimax"),
+                             [math.log(1 - _sig(-0.4)), math.log(1 - _sig(2.0))], rtol=1e-6)
+  np.testing.assert_allclose(losses.generator_loss(f, "non_saturating"),
+                             [-math.log(_sig(-0.4)), -math.log(_sig(2.0))], rtol=1e-6)
+  np.testing.assert_allclose(losses.generator_loss(f, "lsgan"), [1.96, 1.0], rtol=1e-6)
+  np.testing.assert_allclose(losses.generator_loss(f, "hinge"), [0.4, -2.0], rtol=1e-6)
+
+
+def test_lsgan_and_hinge_discriminator_losses_average_patches():
+  real = jnp.array([[1.0, 0.0], [3.0, 1.0]]).reshape(2, 1, 2, 1)  # PatchGAN-shaped outputs
+  fake = jnp.array([[0.0, 1.0], [-2.0, 0.5]]).reshape(2, 1, 2, 1)
+  np.testing.assert_allclose(losses.discriminator_loss(real, fake, "lsgan"),
+                             [0.5 * (0.5 + 0.5), 0.5 * (2.0 + 2.125)], rtol=1e-6)
+  np.testing.assert_allclose(losses.discriminator_loss(real, fake, "hinge"),
+                             [0.5 + 1.5, 0.0 + 0.75], rtol=1e-6)
+
+
+def test_saturating_generator_gradient_vanishes_where_the_non_saturating_one_does_not():
+  # When D confidently rejects a fake (logit −10), log(1 − D) is flat: the paper's argument.
+  grad = lambda kind: float(jax.grad(lambda f: losses.generator_loss(f, kind)[0])(
+      jnp.array([[-10.0]]))[0, 0])
+  assert abs(grad("minimax")) < 1e-4 < abs(grad("non_saturating"))
+
+
+def test_unknown_gan_loss_is_a_clear_error():
+  with pytest.raises(ValueError, match="GAN loss must be one of"):
+    losses.generator_loss(jnp.zeros((1, 1)), "wasserstein")
+
+
+def test_bits_per_dim_of_a_uniform_8bit_model_is_8():
+  from genjax.eval import likelihood
+  shape = (4, 4, 3)
+  nll = jnp.full((2,), likelihood.num_dims(shape) * math.log(256.0))
+  np.testing.assert_allclose(likelihood.bits_per_dim(nll, shape), [8.0, 8.0], rtol=1e-6)
+  k = jnp.arange(256)
+  assert (likelihood.to_bins(likelihood.from_bins(k)) == k).all()
