@@ -35,5 +35,8 @@ class Experiment:
   eval_step: Callable[[State, Batch, jax.Array], Metrics]
   # (state, key, n) -> n images NHWC in [-1, 1]; `n` is static.
   sample: Optional[Callable[[State, jax.Array, int], jax.Array]] = None
+  # (state, batch, key) -> images made from a batch of real data (a conditional model,
+  # e.g. CycleGAN's translations), NHWC in [-1, 1]; launch.sample uses it on test images.
+  sample_given: Optional[Callable[[State, Batch, jax.Array], jax.Array]] = None
   # (state, FigureContext) -> None; runs outside jit, writes PNGs into figures_dir.
   figures: Optional[Callable[[State, FigureContext], None]] = None
