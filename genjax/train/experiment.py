@@ -35,8 +35,9 @@ class Experiment:
   eval_step: Callable[[State, Batch, jax.Array], Metrics]
   # (state, key, n) -> n images NHWC in [-1, 1]; `n` is static.
   sample: Optional[Callable[[State, jax.Array, int], jax.Array]] = None
-  # (state, batch, key) -> images made from a batch of real data (a conditional model,
-  # e.g. CycleGAN's translations), NHWC in [-1, 1]; launch.sample uses it on test images.
+  # (state, batch, key) -> rows of images made from a batch of B real ones, shape
+  # [R, B, H, W, C] in [-1, 1] (a conditional model: CycleGAN's R = 6 rows x, G(x),
+  # F(G(x)), y, F(y), G(F(y))); launch.sample calls it on test images.
   sample_given: Optional[Callable[[State, Batch, jax.Array], jax.Array]] = None
   # (state, FigureContext) -> None; runs outside jit, writes PNGs into figures_dir.
   figures: Optional[Callable[[State, FigureContext], None]] = None
