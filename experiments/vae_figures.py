@@ -8,6 +8,7 @@ from scipy.stats import norm
 from genjax import data as gdata
 from genjax import viz
 from genjax.train.writers import read_metrics
+from experiments import autoencoder_figures
 
 
 def make_all(state, ctx, *, encode, decode, reconstruct, sample) -> list:
@@ -53,6 +54,11 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample) -> list:
 
   paths.append(_bound_curve(os.path.join(out, "lower_bound.png"), ctx.workdir,
                             cfg.data.batch_size))
+  if ctx.feature_net is not None:
+    # The VAE side of "an autoencoder is not generative": prior samples scored by the
+    # same protocol as the autoencoders' decoded random codes.
+    paths.extend(autoencoder_figures.write_not_generative(
+        ctx, encode=lambda x: encode(params, x), decode=lambda z: decode(params, z)))
   return [p for p in paths if p]
 
 
@@ -93,3 +99,4 @@ def _bound_curve(path, workdir, batch_size) -> str | None:
     return None
   return viz.line_plot(path, series, xlabel="training images seen", ylabel="nats per image",
                        title="VAE lower bound", logx=True)
+
