@@ -1,0 +1,218 @@
+"""Generative adversarial nets (Goodfellow et al. 2014) and DCGAN (Radford et al. 2015).
+
+The game min_G max_D E[log D(x)] + E[log(1 - D(G(z)))] played by alternating updates, as
+the paper's Algorithm 1: each train step makes k discriminator updates, then one
+generator update against the updated D. The state is {"gen": TrainState, "disc":
+TrainState}, each with its own optimiser (config.optim for G, config.optim_disc for D).
+
+With k > 1 the real batch of data.batch_size = k * m images is split into k slices of m,
+one per D update: Algorithm 1 draws a fresh minibatch of examples for every D step, and
+reusing one batch k times would let D fit those few images. Every D step also draws its
+own z; the G step uses m fresh z.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from genjax import losses
+from genjax.errors import ConfigError
+from genjax.nn import gan as gan_nn
+from genjax.train.experiment import Experiment
+from genjax.train.optim import make_optimizer
+from genjax.train.state import TrainState
+from experiments import common
+from experiments import gan_figures
+
+ARCHITECTURES = ("mlp", "dcgan")
+PRIORS = ("uniform", "normal")
+# Losses whose D output is a logit of a probability; lsgan and hinge read D's raw output.
+_PROBABILISTIC = ("minimax", "non_saturating")
+
+
+def sample_latent(key, n: int, dim: int, prior: str):
+  """z ~ U(-1, 1)^dim (both papers) or N(0, I)."""
+  if prior == "uniform":
+    return jax.random.uniform(key, (n, dim), minval=-1.0, maxval=1.0)
+  return jax.random.normal(key, (n, dim))
+
+
+def d_value(logits, kind: str):
+  """What "D(x)" means for this loss: sigma(logit) for the cross-entropy games, the raw
+  output for lsgan (target 1 real, 0 fake) and hinge (real > 1, fake < -1)."""
+  return jax.nn.sigmoid(logits) if kind in _PROBABILISTIC else logits
+
+
+def discriminator_objective(apply_fn, params, batch, key, *, model_state, fake, kind: str):
+  """D's loss on real images batch["image"] and on given fakes, averaged over the batch.
+
+  `apply_fn(params, model_state, x, key) -> (logits, model_state)`. G's parameters are
+  not an argument, so no gradient of this loss can reach G. Real and fake images pass D
+  as separate batches, so BatchNorm statistics are never mixed across the two.
+  """
+  k_real, k_fake = jax.random.split(key)
+  real_logits, model_state = apply_fn(params, model_state, batch["image"], k_real)
+  fake_logits, model_state = apply_fn(params, model_state, jax.lax.stop_gradient(fake), k_fake)
+  loss = jnp.mean(losses.discriminator_loss(real_logits, fake_logits, kind))
+  return loss, {"model_state": model_state, "real_logits": real_logits,
+                "fake_logits": fake_logits}
+
+
+def generator_objective(apply_fn, params, batch, key, *, model_state, disc, kind: str,
+                        latent_dim: int, prior: str):
+  """G's loss on as many fresh z as batch["image"] has rows, judged by `disc(x, key) ->
+  logits` (D with its parameters held fixed: only G's parameters are differentiated)."""
+  k_z, k_d = jax.random.split(key)
+  z = sample_latent(k_z, batch["image"].shape[0], latent_dim, prior)
+  fake, model_state = apply_fn(params, model_state, z)
+  logits = disc(fake, k_d)
+  loss = jnp.mean(losses.generator_loss(logits, kind))
+  return loss, {"model_state": model_state, "fake_logits": logits}
+
+
+def _check(config):
+  m, obj = config.model, config.objective
+  if m.architecture not in ARCHITECTURES:
+    raise ConfigError(f"model.architecture must be one of {ARCHITECTURES}, "
+                      f"not {m.architecture!r}.")
+  for name in ("generator_loss", "discriminator_loss"):
+    if obj[name] not in losses.GAN_LOSSES:
+      raise ConfigError(f"objective.{name} must be one of {losses.GAN_LOSSES}, "
+                        f"not {obj[name]!r}.")
+  if obj.latent_prior not in PRIORS:
+    raise ConfigError(f"objective.latent_prior must be one of {PRIORS}, "
+                      f"not {obj.latent_prior!r}.")
+  if obj.d_steps < 1:
+    raise ConfigError(f"objective.d_steps must be at least 1, not {obj.d_steps}.")
+  if config.data.batch_size % obj.d_steps:
+    raise ConfigError(f"data.batch_size ({config.data.batch_size}) must be a multiple of "
+                      f"objective.d_steps ({obj.d_steps}): each D step takes its own slice.")
+  if m.latent_dim < 1:
+    raise ConfigError(f"model.latent_dim must be positive, not {m.latent_dim}.")
+  if not 0.0 <= m.d_dropout < 1.0:
+    raise ConfigError(f"model.d_dropout must be in [0, 1), not {m.d_dropout}.")
+
+
+def build_networks(config, image_shape):
+  m = config.model
+  dtype = common.compute_dtype(config)
+  if m.architecture == "mlp":
+    gen = gan_nn.MLPGenerator(image_shape=tuple(image_shape),
+                              hidden=common.int_tuple(config, "model.g_hidden"),
+                              activation=m.g_activation, dtype=dtype)
+    disc = gan_nn.MLPDiscriminator(hidden=common.int_tuple(config, "model.d_hidden"),
+                                   activation=m.d_activation, maxout_pieces=m.d_maxout_pieces,
+                                   dropout_rate=m.d_dropout, dtype=dtype)
+  else:
+    g_ch = common.int_tuple(config, "model.g_channels")
+    h, w, _ = image_shape
+    if h % 2 ** len(g_ch) or w % 2 ** len(g_ch):
+      raise ConfigError(f"model.g_channels has {len(g_ch)} entries, so the image size "
+                        f"({h}x{w}) must be divisible by {2 ** len(g_ch)}.")
+    gen = gan_nn.DCGANGenerator(image_shape=tuple(image_shape), channels=g_ch,
+                                bn_momentum=m.bn_momentum, dtype=dtype)
+    disc = gan_nn.DCGANDiscriminator(channels=common.int_tuple(config, "model.d_channels"),
+                                     bn_momentum=m.bn_momentum, dtype=dtype)
+  return gen, disc
+
+
+def _apply(module, params, model_state, x, key=None, train=True):
+  """module(x) -> (output, model_state); in training BatchNorm uses and updates batch
+  statistics and dropout draws from `key`."""
+  variables = {"params": params, **model_state}
+  rngs = {"dropout": key} if key is not None else {}
+  if train and model_state:
+    out, new_state = module.apply(variables, x, train=True, rngs=rngs,
+                                  mutable=list(model_state))
+    return out, dict(new_state)
+  return module.apply(variables, x, train=train, rngs=rngs), model_state
+
+
+def _split_variables(variables):
+  variables = dict(variables)
+  return variables.pop("params"), variables
+
+
+def make(config, image_shape) -> Experiment:
+  _check(config)
+  m, obj, tc = config.model, config.objective, config.train
+  k = int(obj.d_steps)
+  gen, disc = build_networks(config, image_shape)
+  tx_g = make_optimizer(config.optim, tc.num_steps)
+  tx_d = make_optimizer(config.optim_disc, tc.num_steps * k)
+  g_apply = functools.partial(_apply, gen)
+  d_apply = functools.partial(_apply, disc)
+  d_loss_fn = functools.partial(discriminator_objective, d_apply, kind=obj.discriminator_loss)
+  g_loss_fn = functools.partial(generator_objective, lambda p, s, z: g_apply(p, s, z),
+                                kind=obj.generator_loss, latent_dim=m.latent_dim,
+                                prior=obj.latent_prior)
+  latent = functools.partial(sample_latent, dim=m.latent_dim, prior=obj.latent_prior)
+
+  def init(key):
+    k_g, k_d = jax.random.split(key)
+    g_params, g_state = _split_variables(
+        gen.init(k_g, jnp.zeros((2, m.latent_dim)), train=False))
+    d_params, d_state = _split_variables(
+        disc.init({"params": k_d, "dropout": k_d}, jnp.zeros((2, *image_shape)), train=False))
+    return {"gen": TrainState.create(g_params, tx_g, model_state=g_state),
+            "disc": TrainState.create(d_params, tx_d, model_state=d_state)}
+
+  def train_step(state, batch, key):
+    g, d = state["gen"], state["disc"]
+    real = batch["image"]
+    n = real.shape[0] // k
+    d_logs = []
+    for i in range(k):  # k is static and small: unrolled.
+      k_z, k_d = jax.random.split(jax.random.fold_in(key, i))
+      # G's BatchNorm statistics from this forward pass are dropped: a D step leaves G as is.
+      fake, _ = g_apply(g.params, g.model_state, latent(k_z, n))
+      (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
+          d.params, {"image": real[i * n:(i + 1) * n]}, k_d, model_state=d.model_state,
+          fake=fake)
+      d = d.apply_gradients(grads, tx_d, ema_decay=tc.ema_decay,
+                            model_state=aux["model_state"])
+      d_logs.append({"d_loss": d_loss, "d_grad_norm": optax.tree.norm(grads),
+                     "d_real": jnp.mean(d_value(aux["real_logits"], obj.discriminator_loss)),
+                     "d_fake": jnp.mean(d_value(aux["fake_logits"], obj.discriminator_loss))})
+
+    # D's own BatchNorm statistics are not updated while G trains against it.
+    judge = lambda x, key: d_apply(d.params, d.model_state, x, key)[0]
+    (g_loss, g_aux), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
+        g.params, {"image": real[:n]}, jax.random.fold_in(key, k), model_state=g.model_state,
+        disc=judge)
+    g = g.apply_gradients(g_grads, tx_g, ema_decay=tc.ema_decay,
+                          model_state=g_aux["model_state"])
+    metrics = {f"train/{name}": jnp.mean(jnp.stack([log[name] for log in d_logs]))
+               for name in d_logs[0]}
+    metrics.update({"train/g_loss": g_loss, "train/g_grad_norm": optax.tree.norm(g_grads),
+                    "train/d_fake_after": jnp.mean(d_value(g_aux["fake_logits"],
+                                                           obj.discriminator_loss))})
+    return {"gen": g, "disc": d}, metrics
+
+  def generate(params, model_state, z):
+    return g_apply(params, model_state, z, train=False)[0]
+
+  def eval_step(state, batch, key):
+    g, d = state["gen"], state["disc"]
+    x = batch["image"]
+    fake = generate(g.ema_params, g.model_state, latent(key, x.shape[0]))
+    real_logits = d_apply(d.params, d.model_state, x, train=False)[0]
+    fake_logits = d_apply(d.params, d.model_state, fake, train=False)[0]
+    return {"eval/d_real": d_value(real_logits, obj.discriminator_loss),
+            "eval/d_fake": d_value(fake_logits, obj.discriminator_loss),
+            "eval/d_loss": losses.discriminator_loss(real_logits, fake_logits,
+                                                     obj.discriminator_loss)}
+
+  def sample(state, key, n):
+    g = state["gen"]
+    return generate(g.ema_params, g.model_state, latent(key, n))
+
+  def figures(state, ctx):
+    g = state["gen"]
+    return gan_figures.make_all(
+        ctx, generate=jax.jit(lambda z: generate(g.ema_params, g.model_state, z)),
+        latent=jax.jit(latent, static_argnums=1))
+
+  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
+                    figures=figures)

@@ -1,0 +1,250 @@
+"""The GAN papers' figures and numbers for a trained workdir.
+
+Goodfellow et al. (2014): samples with the nearest training example of the sample beside
+it (Figure 2: the model does not copy), the Parzen-window log-likelihood (Table 1).
+Radford et al. (2015): latent interpolation (Figure 4) and latent vector arithmetic
+(Figure 7). Plus sample grids over training, the loss curves, and mode coverage under the
+digit classifier (classes generated, entropy of the class histogram) to show collapse.
+"""
+import glob
+import json
+import math
+import os
+
+import jax
+import numpy as np
+
+from genjax import data as gdata
+from genjax import viz
+from genjax.eval import parzen
+from genjax.train.writers import read_metrics
+
+
+def make_all(ctx, *, generate, latent) -> list:
+  """`generate(z) -> images in [-1, 1]`; `latent(key, n) -> z` from the prior."""
+  cfg, out = ctx.config, ctx.figures_dir
+  keys = dict(zip(("grid", "pool", "interp", "noise", "parzen"), jax.random.split(ctx.key, 5)))
+  u = viz.to_unit
+  paths = []
+
+  z_pool, pool = _draw(generate, latent, keys["pool"], max(cfg.eval.mode_samples, 100),
+                       cfg.sample.batch_size)
+  paths.append(viz.save_grid(os.path.join(out, "samples.png"), u(pool[:100]), ncol=10))
+  paths.append(samples_over_training(os.path.join(out, "samples_over_training.png"),
+                                     os.path.join(ctx.workdir, "samples")))
+
+  train = gdata.load_split(cfg.data, "train")["image"]
+  paths.append(nearest_neighbours(os.path.join(out, "nearest_neighbours.png"),
+                                  pool[:48].reshape(8, 6, *pool.shape[1:]), train))
+
+  za, zb = latent(keys["interp"], 8), latent(jax.random.fold_in(keys["interp"], 1), 8)
+  t = np.linspace(0.0, 1.0, 10)[None, :, None]
+  path_z = (1.0 - t) * np.asarray(za)[:, None] + t * np.asarray(zb)[:, None]
+  rows = np.asarray(generate(path_z.reshape(-1, za.shape[-1]).astype(np.float32)))
+  paths.append(viz.save_grid(os.path.join(out, "interpolation.png"), u(rows), ncol=10))
+
+  metrics = {"step": ctx.step}
+  metrics.update(parzen_metrics(cfg, generate, latent, keys["parzen"]))
+  net = ctx.feature_net
+  if net is None and cfg.eval.feature_net:
+    # launch.reproduce on its own passes none: load the run's classifier (trained once).
+    from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
+    net = ensure_feature_net(cfg)
+  if net is not None:
+    probs = net.outputs(pool)[0]
+    metrics["mode_coverage"] = mode_coverage(probs, cfg.eval.mode_min_fraction)
+    real = gdata.load_split(cfg.data, cfg.eval.split)["image"]
+    metrics["mode_coverage_test_set"] = mode_coverage(net.outputs(real)[0],
+                                                      cfg.eval.mode_min_fraction)
+    arith_path, arith = latent_arithmetic(os.path.join(out, "latent_arithmetic.png"),
+                                          generate, net, z_pool, pool, probs, keys["noise"])
+    if arith_path:
+      paths.append(arith_path)
+      metrics["latent_arithmetic"] = arith
+  paths.extend(training_curves(out, ctx.workdir))
+
+  if jax.process_index() == 0:
+    with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
+      json.dump(metrics, f, indent=2)
+    paths.append(os.path.join(out, "metrics.json"))
+    print(_summary(metrics), flush=True)
+  return [p for p in paths if p]
+
+
+def _draw(generate, latent, key, n: int, batch: int):
+  """n latents and their images, `batch` at a time."""
+  zs, xs = [], []
+  for i, start in enumerate(range(0, n, batch)):
+    z = latent(jax.random.fold_in(key, i), min(batch, n - start))
+    zs.append(np.asarray(z))
+    xs.append(np.asarray(generate(z)))
+  return np.concatenate(zs), np.concatenate(xs)
+
+
+# --- Metrics ------------------------------------------------------------------------
+
+def mode_coverage(probs, min_fraction: float) -> dict:
+  """Classes generated and the entropy of the predicted-class histogram (nats).
+
+  A class counts as covered when at least `min_fraction` of the samples are classified
+  as it; a model that covers every class evenly has entropy log(num_classes).
+  """
+  probs = np.asarray(probs)
+  num_classes = probs.shape[1]
+  hist = np.bincount(np.argmax(probs, axis=1), minlength=num_classes) / len(probs)
+  nz = hist[hist > 0]
+  return {"classes_covered": int(np.sum(hist >= min_fraction)),
+          "num_classes": num_classes,
+          "entropy_nats": float(-np.sum(nz * np.log(nz))),
+          "max_entropy_nats": math.log(num_classes),
+          "histogram": [round(float(h), 4) for h in hist],
+          "num_samples": len(probs), "min_fraction": min_fraction}
+
+
+def parzen_metrics(cfg, generate, latent, key) -> dict:
+  """Table 1's estimate: sigma chosen on the validation split, mean ± s.e. on test, on
+  pixels in [0, 1]; beside it the same estimate with the training images as the kernel
+  centres, i.e. what the estimator gives a model that memorised the training set."""
+  _, fakes = _draw(generate, latent, key, cfg.eval.parzen_samples, cfg.sample.batch_size)
+  fakes = viz.to_unit(fakes)
+  valid = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.parzen_valid_split)["image"])
+  test = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
+  train = viz.to_unit(gdata.load_split(cfg.data, "train")["image"])
+  sigmas = [float(s) for s in cfg.eval.parzen_sigmas]
+  result = {}
+  for name, centres in (("parzen", fakes), ("parzen_train_set", train)):
+    sigma, valid_means = parzen.select_sigma(valid, centres, sigmas)
+    ll = parzen.parzen_log_likelihood(test, centres, [sigma])[0]
+    mean, se = parzen.mean_and_stderr(ll)
+    result[name] = {"log_likelihood_nats": mean, "stderr": se, "sigma": sigma,
+                    "num_centres": len(centres), "num_test": len(test),
+                    "valid_means": {f"{s:g}": float(v) for s, v in zip(sigmas, valid_means)}}
+  return result
+
+
+def _summary(m: dict) -> str:
+  p, t = m["parzen"], m["parzen_train_set"]
+  lines = [f"Parzen log-likelihood (test, nats): {p['log_likelihood_nats']:.1f} ± "
+           f"{p['stderr']:.1f} (sigma {p['sigma']:g}, {p['num_centres']} samples); "
+           f"training set as the samples: {t['log_likelihood_nats']:.1f} ± {t['stderr']:.1f}"
+           f" (sigma {t['sigma']:g})."]
+  if "mode_coverage" in m:
+    c, r = m["mode_coverage"], m["mode_coverage_test_set"]
+    lines.append(f"Mode coverage: {c['classes_covered']}/{c['num_classes']} classes, "
+                 f"entropy {c['entropy_nats']:.3f} nats (max {c['max_entropy_nats']:.3f}; "
+                 f"test set {r['entropy_nats']:.3f}).")
+  return "\n".join(lines)
+
+
+# --- Figures ------------------------------------------------------------------------
+
+def samples_over_training(path, samples_dir, per_row: int = 10, max_rows: int = 12):
+  """One row per saved sample grid (samples/step_N.npz), the same first latents each time
+  (the loop samples with a per-step key, so rows differ in z as well as in training)."""
+  files = sorted(glob.glob(os.path.join(samples_dir, "step_*.npz")))
+  if not files:
+    return None
+  if len(files) > max_rows:
+    files = [files[i] for i in np.linspace(0, len(files) - 1, max_rows).round().astype(int)]
+  rows = [np.load(f)["images"][:per_row] for f in files]
+  if any(len(r) < per_row for r in rows):
+    return None
+  return viz.save_rows(path, rows)
+
+
+def nearest_neighbours(path, samples, train):
+  """Goodfellow et al.'s Figure 2: rows of samples, and in the rightmost column the
+  training image closest (in pixel space) to the sample beside it."""
+  last = samples[:, -1].reshape(samples.shape[0], -1)
+  flat = train.reshape(train.shape[0], -1)
+  d2 = (np.sum(last ** 2, 1)[:, None] - 2.0 * last @ flat.T + np.sum(flat ** 2, 1)[None])
+  nn_imgs = train[np.argmin(d2, axis=1)]
+  grid = np.concatenate([samples, nn_imgs[:, None]], axis=1)
+  nrow, ncol = grid.shape[:2]
+  tiles = viz.to_unit(grid.reshape(nrow * ncol, *grid.shape[2:]))
+  img = viz.make_grid(tiles, ncol=ncol)
+  # A coloured line before the neighbour column tells it apart from the samples.
+  h, w = grid.shape[2:4]
+  x0 = (ncol - 1) * (w + 1)
+  img = np.repeat(img, 3, axis=-1) if img.shape[-1] == 1 else img
+  img[:, x0, :] = (1.0, 0.2, 0.2)
+  return viz.save_png(path, img, upscale=viz.auto_upscale(h))
+
+
+def latent_arithmetic(path, generate, net, z, images, probs, key, *, source=None,
+                      group: int = 20, max_targets: int = 5):
+  """DCGAN's Figure 7 on digits: z̄(thick a) − z̄(thin a) + z̄(thin c) ≈ z of a thick c.
+
+  Groups are samples the classifier is sure of (p > 0.9), split by ink (mean brightness):
+  the `group` with the most and the least ink. Each row shows G(z̄) of the three groups,
+  then G of the result and of the result plus uniform noise of ±0.25 (as the paper).
+  Returns (path, numbers): for each target c, the ink of G(z̄(thin c)) and of the result,
+  and the classifier's probability of c for the result (the class should survive).
+  """
+  labels, conf = np.argmax(probs, 1), np.max(probs, 1)
+  ink = viz.to_unit(images).reshape(len(images), -1).mean(1)
+
+  def groups(c):
+    idx = np.flatnonzero((labels == c) & (conf > 0.9))
+    if len(idx) < 2 * group:
+      return None
+    order = idx[np.argsort(ink[idx])]
+    return z[order[-group:]].mean(0), z[order[:group]].mean(0)
+
+  counts = np.bincount(labels[conf > 0.9], minlength=probs.shape[1])
+  by_count = [int(c) for c in np.argsort(-counts)]
+  source = by_count[0] if source is None else source
+  src = groups(source)
+  if src is None:
+    return None, None
+  targets = [(c, g) for c in by_count if c != source for g in [groups(c)] if g is not None]
+  targets = targets[:max_targets]
+  if not targets:
+    return None, None
+  rows, numbers = [], []
+  for c, (_, thin_c) in targets:
+    result = src[0] - src[1] + thin_c
+    noise = np.asarray(jax.random.uniform(jax.random.fold_in(key, c), (4, z.shape[1]),
+                                          minval=-0.25, maxval=0.25))
+    zs = np.stack([src[0], src[1], thin_c, result, *(result + noise)]).astype(np.float32)
+    out = np.asarray(generate(zs))
+    rows.append(viz.to_unit(out))
+    p_out = net.outputs(out[3:])[0]
+    unit = viz.to_unit(out).reshape(len(out), -1).mean(1)
+    numbers.append({"source_class": source, "target_class": c,
+                    "ink_thin_target": float(unit[2]), "ink_result": float(unit[3]),
+                    "ink_result_with_noise": float(unit[4:].mean()),
+                    "p_target_class_result": float(p_out[:, c].mean())})
+  return viz.save_rows(path, rows), numbers
+
+
+def training_curves(out, workdir) -> list:
+  records = read_metrics(workdir)
+  paths = []
+  series = {}
+  for key, label in (("train/d_loss", "D loss"), ("train/g_loss", "G loss")):
+    pts = [(r["step"], r[key]) for r in records if key in r]
+    if pts:
+      series[label] = tuple(zip(*pts))
+  if series:
+    paths.append(viz.line_plot(os.path.join(out, "losses.png"), series, xlabel="step",
+                               ylabel="loss", title="discriminator and generator losses"))
+  series = {}
+  for key, label in (("train/g_grad_norm", "|grad G|"), ("train/d_grad_norm", "|grad D|")):
+    pts = [(r["step"], math.log10(max(r[key], 1e-12))) for r in records if key in r]
+    if pts:
+      series[label] = tuple(zip(*pts))
+  if series:
+    paths.append(viz.line_plot(os.path.join(out, "grad_norms.png"), series, xlabel="step",
+                               ylabel="log10 gradient norm",
+                               title="gradient norms (G's vanishes when it saturates)"))
+  series = {}
+  for key, label in (("train/d_real", "D(x)"), ("train/d_fake", "D(G(z))")):
+    pts = [(r["step"], r[key]) for r in records if key in r]
+    if pts:
+      series[label] = tuple(zip(*pts))
+  if series:
+    paths.append(viz.line_plot(os.path.join(out, "discriminator_outputs.png"), series,
+                               xlabel="step", ylabel="mean D output",
+                               title="D on real and generated images"))
+  return paths
