@@ -1,0 +1,139 @@
+"""The DDPM and DDIM papers' figures for a trained workdir: samples, progressive
+generation (Ho et al. Figure 6), interpolation in x_t (Figure 8), inpainting, and the
+sample quality against the number of sampling steps (Song et al. Table 1)."""
+import functools
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax import data as gdata
+from genjax import diffusion
+from genjax import viz
+from genjax.eval import likelihood
+from genjax.train.writers import read_metrics
+
+DDIM_STEPS = (10, 20, 50, 100)
+
+
+def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
+  cfg = ctx.config
+  params = state.ema_params
+  T = schedule.num_timesteps
+  test = gdata.load_split(cfg.data, cfg.eval.split)
+  x, labels = test["image"], test["label"]
+  out = ctx.figures_dir
+  u = viz.to_unit
+  keys = dict(zip(("samples", "progressive", "interp", "inpaint", "quality"),
+                  jax.random.split(ctx.key, 5)))
+  paths = []
+
+  def sampler(name, steps=T, return_path=False):
+    return jax.jit(functools.partial(generate, sampler=name, ddim_steps=steps,
+                                     return_path=return_path), static_argnums=2)
+
+  ancestral = sampler("ancestral")
+  paths.append(viz.save_grid(os.path.join(out, "samples_ancestral.png"),
+                             u(ancestral(params, keys["samples"], 100)), ncol=10))
+  ddim = sampler("ddim", min(50, T))
+  paths.append(viz.save_grid(os.path.join(out, f"samples_ddim{min(50, T)}.png"),
+                             u(ddim(params, keys["samples"], 100)), ncol=10))
+
+  # Figure 6: x̂_0 predicted from x_t along one reverse chain, at 10 times and the end.
+  final, path = sampler("ancestral", return_path=True)(params, keys["progressive"], 8)
+  picks = np.linspace(0, T - 1, 10).round().astype(int)
+  rows = [np.concatenate([u(path[picks, i]), u(final[i][None])]) for i in range(8)]
+  paths.append(viz.save_rows(os.path.join(out, "progressive.png"), rows))
+
+  # Figure 8: diffuse two test digits to t, mix linearly, denoise with the same noise.
+  t_mix = max(1, T // 2)
+  first = _one_per_class(labels)
+  pairs = [(0, 1), (3, 8), (4, 9), (2, 7), (5, 6)]
+  lams = np.linspace(0.0, 1.0, 9, dtype=np.float32)
+  rows = []
+  for j, (a, b) in enumerate(pairs):
+    k_a, k_b, k_rev = jax.random.split(jax.random.fold_in(keys["interp"], j), 3)
+    x0 = x[[first[a], first[b]]]
+    t = jnp.full((2,), t_mix - 1)
+    xt = diffusion.q_sample(schedule, x0, t, jnp.stack([
+        jax.random.normal(k_a, x0.shape[1:]), jax.random.normal(k_b, x0.shape[1:])]))
+    mixed = (1 - lams)[:, None, None, None] * xt[0] + lams[:, None, None, None] * xt[1]
+    # One reverse noise for the whole row: rows differ only by λ (the paper fixes it too).
+    dec = jax.vmap(lambda m: denoise_from(params, k_rev, m[None], t_mix)[0])(mixed)
+    rows.append(np.concatenate([u(x0[:1]), u(dec), u(x0[1:])]))
+  paths.append(viz.save_rows(os.path.join(out, "interpolation.png"), rows))
+
+  # Inpainting: the lower half of one test digit per class is generated, 4 times.
+  x0 = likelihood.from_bins(likelihood.to_bins(jnp.asarray(x[first])))
+  h = x0.shape[1]
+  mask = jnp.broadcast_to((jnp.arange(h) < h // 2)[None, :, None, None], x0.shape)
+  completions = [inpaint(params, jax.random.fold_in(keys["inpaint"], i), x0,
+                         mask.astype(jnp.float32)) for i in range(4)]
+  masked = jnp.where(mask, x0, 0.0)
+  paths.append(viz.save_rows(os.path.join(out, "inpainting.png"),
+                             [u(masked)] + [u(c) for c in completions] + [u(x0)]))
+
+  paths += _steps_vs_quality(out, ctx, params, keys["quality"], sampler, T)
+  curve = _loss_curve(os.path.join(out, "loss.png"), ctx.workdir)
+  return [p for p in paths + [curve] if p]
+
+
+def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
+  """FD on digit-classifier features and samples/s for DDIM (η = 0) at S steps and for
+  ancestral sampling (T steps); each sampler compiled first so the time is sampling alone."""
+  cfg = ctx.config.copy_and_resolve_references()
+  n = cfg.sample.quality_num
+  with cfg.unlocked():
+    cfg.eval.fd_num_samples = n  # the real sets of the FD and its floor have n images too
+  quality = ctx.feature_net.quality_for(cfg) if ctx.feature_net is not None else None
+  runs = [("ddim", s) for s in DDIM_STEPS if s < T] + [("ddim", T), ("ancestral", T)]
+  rows = []
+  for name, steps in runs:
+    fn = sampler(name, steps)
+    compiled = fn.lower(params, key, n).compile()
+    t0 = time.perf_counter()
+    images = np.asarray(jax.block_until_ready(compiled(params, key)))
+    seconds = time.perf_counter() - t0
+    row = {"sampler": name, "steps": steps, "eta": 0.0 if name == "ddim" else None,
+           "samples_per_s": n / seconds, "num_samples": n}
+    if quality is not None:
+      m = quality.metrics(images)
+      row["fd"] = m[f"eval/fd_{quality.net.name}"]
+      row["fd_floor"] = m[f"eval/fd_{quality.net.name}_floor"]
+    rows.append(row)
+  fd_name = quality.net.name if quality is not None else "(no feature net)"
+  lines = [f"| sampler | steps S | FD {fd_name} | FD floor | samples/s |",
+           "|---|---:|---:|---:|---:|"]
+  for r in rows:
+    label = "DDIM, η = 0" if r["sampler"] == "ddim" else "ancestral (DDPM)"
+    fd = f"{r['fd']:.2f}" if "fd" in r else "n/a"
+    floor = f"{r['fd_floor']:.2f}" if "fd_floor" in r else "n/a"
+    lines.append(f"| {label} | {r['steps']} | {fd} | {floor} | {r['samples_per_s']:.1f} |")
+  table = "\n".join(lines)
+  if jax.process_index() == 0:
+    print(f"Sample quality against sampling steps ({n} samples, step {ctx.step}):\n{table}",
+          flush=True)
+    with open(os.path.join(out, "steps_vs_quality.json"), "w", encoding="utf-8") as f:
+      json.dump(rows, f, indent=2)
+    with open(os.path.join(out, "steps_vs_quality.md"), "w", encoding="utf-8") as f:
+      f.write(table + "\n")
+  return [os.path.join(out, "steps_vs_quality.json"), os.path.join(out, "steps_vs_quality.md")]
+
+
+def _one_per_class(labels) -> np.ndarray:
+  """One test image per digit class; the first ten images where there are no such labels."""
+  if len(np.unique(labels)) < 10:
+    return np.arange(10)
+  return np.asarray([np.flatnonzero(labels == c)[0] for c in range(10)])
+
+
+def _loss_curve(path, workdir) -> str | None:
+  records = [r for r in read_metrics(workdir) if "train/loss" in r]
+  if not records:
+    return None
+  return viz.line_plot(path, {"L_simple (train minibatch)": (
+      [r["step"] for r in records], [r["train/loss"] for r in records])},
+      xlabel="step", ylabel="mean squared error of ε", title="DDPM training loss", logx=True)

@@ -1,0 +1,112 @@
+"""The DDPM U-Net (Ho et al. 2020, Appendix B): a PixelCNN++-like backbone of residual
+blocks with GroupNorm and a sinusoidal timestep embedding, self-attention at chosen
+resolutions, dropout, nearest-neighbour ×2 + 3×3 conv upsampling. Architecture only.
+
+Output layers of each residual branch, of attention and of the whole network start at
+zero (the paper's code scales them by 1e-10), so every block starts as the identity.
+"""
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+_init = nn.initializers.variance_scaling(1.0, "fan_avg", "uniform")  # Ho et al.'s default
+_zeros = nn.initializers.zeros
+
+
+def timestep_embedding(t, dim: int):
+  """The Transformer's sinusoidal embedding of integer timesteps t [B] -> [B, dim]."""
+  half = dim // 2
+  freqs = jnp.exp(-math.log(10000.0) * jnp.arange(half, dtype=jnp.float32) / (half - 1))
+  args = t.astype(jnp.float32)[:, None] * freqs[None]
+  emb = jnp.concatenate([jnp.sin(args), jnp.cos(args)], axis=-1)
+  return jnp.pad(emb, ((0, 0), (0, dim % 2)))
+
+
+class ResBlock(nn.Module):
+  out_ch: int
+  dropout: float
+  groups: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, temb, train: bool):
+    conv = lambda ch, k, init=_init: nn.Conv(ch, (k, k), dtype=self.dtype, kernel_init=init)
+    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(x))
+    h = conv(self.out_ch, 3)(h)
+    h = h + nn.Dense(self.out_ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))[:, None, None]
+    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(h))
+    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    h = conv(self.out_ch, 3, _zeros)(h)
+    if x.shape[-1] != self.out_ch:
+      x = conv(self.out_ch, 1)(x)
+    return x + h
+
+
+class AttnBlock(nn.Module):
+  """Single-head self-attention over all H·W positions, residual."""
+  groups: int
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x):
+    b, hgt, wid, ch = x.shape
+    h = nn.GroupNorm(self.groups, dtype=self.dtype)(x).reshape(b, hgt * wid, ch)
+    dense = lambda init=_init: nn.Dense(ch, dtype=self.dtype, kernel_init=init)
+    q, k, v = dense()(h), dense()(h), dense()(h)
+    w = jax.nn.softmax(jnp.einsum("bqc,bkc->bqk", q, k) / math.sqrt(ch), axis=-1)
+    h = dense(_zeros)(jnp.einsum("bqk,bkc->bqc", w, v))
+    return x + h.reshape(x.shape)
+
+
+class UNet(nn.Module):
+  """ε_θ(x_t, t): images [B, H, W, C] in model space and integer t [B] -> [B, H, W, C]."""
+  ch: int = 128
+  ch_mult: Sequence[int] = (1, 2, 2, 2)
+  num_res_blocks: int = 2
+  attn_resolutions: Sequence[int] = (16,)
+  dropout: float = 0.1
+  groups: int = 32
+  dtype: jnp.dtype = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, t, train: bool = False):
+    out_ch = x.shape[-1]
+    kw = dict(groups=self.groups, dtype=self.dtype)
+    conv3 = lambda ch, init=_init: nn.Conv(ch, (3, 3), dtype=self.dtype, kernel_init=init)
+
+    temb = timestep_embedding(t, self.ch)
+    temb = nn.Dense(4 * self.ch, dtype=self.dtype, kernel_init=_init)(temb)
+    temb = nn.Dense(4 * self.ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))
+
+    hs = [conv3(self.ch)(x.astype(self.dtype))]
+    for level, mult in enumerate(self.ch_mult):
+      for _ in range(self.num_res_blocks):
+        h = ResBlock(self.ch * mult, self.dropout, **kw)(hs[-1], temb, train)
+        if h.shape[1] in self.attn_resolutions:
+          h = AttnBlock(**kw)(h)
+        hs.append(h)
+      if level != len(self.ch_mult) - 1:
+        hs.append(nn.Conv(hs[-1].shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype,
+                          kernel_init=_init)(hs[-1]))
+
+    h = hs[-1]
+    h = ResBlock(h.shape[-1], self.dropout, **kw)(h, temb, train)
+    h = AttnBlock(**kw)(h)
+    h = ResBlock(h.shape[-1], self.dropout, **kw)(h, temb, train)
+
+    for level, mult in reversed(list(enumerate(self.ch_mult))):
+      for _ in range(self.num_res_blocks + 1):
+        h = ResBlock(self.ch * mult, self.dropout, **kw)(
+            jnp.concatenate([h, hs.pop()], axis=-1), temb, train)
+        if h.shape[1] in self.attn_resolutions:
+          h = AttnBlock(**kw)(h)
+      if level != 0:
+        h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)  # nearest-neighbour ×2
+        h = conv3(h.shape[-1])(h)
+    assert not hs
+
+    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(h))
+    return conv3(out_ch, _zeros)(h).astype(jnp.float32)
