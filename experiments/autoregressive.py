@@ -1,0 +1,128 @@
+"""Autoregressive models (PixelCNN, Gated PixelCNN, Row LSTM, Diagonal BiLSTM; van den
+Oord et al. 2016a, 2016b): the exact NLL -log p(x) = -sum_i log p(x_i | x_<i), and
+sequential sampling, naive or fast (genjax/autoregressive.py)."""
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from genjax import autoregressive as ar
+from genjax import losses
+from genjax.errors import ConfigError
+from genjax.eval import likelihood
+from genjax.nn.pixelcnn import GatedPixelCNN, PixelCNN
+from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM
+from genjax.train.experiment import Experiment
+from genjax.train.optim import make_optimizer
+from genjax.train.state import TrainState
+from experiments import autoregressive_figures
+from experiments import common
+
+ARCHS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
+         "diagonal_bilstm": DiagonalBiLSTM}
+# Outputs per sub-pixel: a Bernoulli logit, or a softmax over the 256 8-bit values.
+LIKELIHOODS = {"bernoulli": 1, "softmax": likelihood.NUM_BINS}
+SAMPLERS = ("fast", "naive")
+
+
+def log_likelihood(logits, x):
+  """log p(x) in nats per example from logits [B, H, W, C, K] and x in [-1, 1]."""
+  if logits.shape[-1] == 1:
+    return losses.bernoulli_log_prob(logits[..., 0], (x + 1.0) / 2.0)
+  ce = losses.softmax_cross_entropy(logits, likelihood.to_bins(x))
+  return -jnp.sum(ce.reshape(ce.shape[0], -1), axis=-1)
+
+
+def nll_loss(apply_fn, params, batch, key, *, conditional: bool):
+  """The mean exact NLL in nats per image; aux["nll"] per example."""
+  del key  # the objective is deterministic
+  label = batch["label"] if conditional else None
+  nll = -log_likelihood(apply_fn(params, batch["image"], label), batch["image"])
+  return jnp.mean(nll), {"nll": nll}
+
+
+def build_model(config, image_shape):
+  m = config.model
+  if m.arch not in ARCHS:
+    raise ConfigError(f"model.arch must be one of {sorted(ARCHS)}, not {m.arch!r}.")
+  if m.likelihood not in LIKELIHOODS:
+    raise ConfigError(f"model.likelihood must be one of {sorted(LIKELIHOODS)}, "
+                      f"not {m.likelihood!r}.")
+  if m.conditional and m.arch != "gated_pixelcnn":
+    raise ConfigError("model.conditional is only supported by model.arch='gated_pixelcnn'.")
+  for name in ("hidden", "num_layers", "head_hidden", "first_kernel", "kernel"):
+    if m[name] <= 0:
+      raise ConfigError(f"model.{name} must be positive, not {m[name]}.")
+  if m.first_kernel % 2 == 0 or m.kernel % 2 == 0:
+    raise ConfigError("model.first_kernel and model.kernel must be odd.")
+  colors = image_shape[-1]
+  if m.hidden % colors:
+    raise ConfigError(f"model.hidden={m.hidden} must be a multiple of the {colors} colour "
+                      "channels (one channel group per colour).")
+  kw = dict(num_colors=colors, out_per_color=LIKELIHOODS[m.likelihood], hidden=m.hidden,
+            num_layers=m.num_layers, first_kernel=m.first_kernel, head_hidden=m.head_hidden,
+            dtype=common.compute_dtype(config))
+  if m.arch in ("pixelcnn", "gated_pixelcnn"):
+    kw["kernel"] = m.kernel
+  if m.arch == "gated_pixelcnn":
+    kw["num_classes"] = m.num_classes if m.conditional else 0
+  return ARCHS[m.arch](**kw)
+
+
+def make_samplers(model, image_shape):
+  """{"naive": sampler, "fast": sampler} over parameters (see genjax/autoregressive.py)."""
+  def method(name):
+    return lambda params, *args: model.apply({"params": params}, *args, method=name)
+
+  naive = ar.make_naive_sampler(lambda p, x, label: model.apply({"params": p}, x, label),
+                                image_shape)
+  fast = ar.make_fast_sampler(method("init_cache"), method("start_row"),
+                              method("pixel_step"), image_shape)
+  return {"naive": naive, "fast": fast}
+
+
+def make(config, image_shape) -> Experiment:
+  m = config.model
+  if config.sample.sampler not in SAMPLERS:
+    raise ConfigError(f"sample.sampler must be one of {SAMPLERS}, "
+                      f"not {config.sample.sampler!r}.")
+  if m.likelihood == "bernoulli" and config.data.binarize == "none" and (
+      "binarized" not in config.data.name):
+    common.warn_once("A Bernoulli output on grey-level data gives a cross-entropy, not a "
+                     "likelihood; set data.binarize.")
+  image_shape = tuple(image_shape)
+  model = build_model(config, image_shape)
+  tx = make_optimizer(config.optim, config.train.num_steps)
+  apply_fn = lambda p, x, label: model.apply({"params": p}, x, label)
+  loss_fn = functools.partial(nll_loss, apply_fn, conditional=m.conditional)
+  samplers = make_samplers(model, image_shape)
+  sampler = samplers[config.sample.sampler]
+
+  def init(key):
+    x = jnp.zeros((1,) + image_shape, jnp.float32)
+    label = jnp.zeros((1,), jnp.int32) if m.conditional else None
+    return TrainState.create(model.init(key, x, label)["params"], tx)
+
+  def train_step(state, batch, key):
+    (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
+    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    return state, {"train/loss": loss,
+                   "train/bits_per_dim": likelihood.bits_per_dim(loss, image_shape)}
+
+  def eval_step(state, batch, key):
+    _, aux = loss_fn(state.ema_params, batch, key)
+    return likelihood.nll_metrics(aux["nll"], image_shape)
+
+  def labels_for(n):
+    # Conditional samples cycle through the classes, so a grid shows every one.
+    return jnp.arange(n, dtype=jnp.int32) % m.num_classes if m.conditional else None
+
+  def sample(state, key, n):
+    return sampler(state.ema_params, key, n, label=labels_for(n))
+
+  def figures(state, ctx):
+    return autoregressive_figures.make_all(
+        state, ctx, sampler=sampler, conditional=m.conditional, num_classes=m.num_classes)
+
+  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
+                    figures=figures)

@@ -1,0 +1,72 @@
+"""Figures of a trained autoregressive model: samples, completions of test images whose
+bottom half is hidden (PixelRNN's Figure 1 layout: occluded, completions, original),
+one row per class for a class-conditional model, and the NLL curves."""
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from genjax import autoregressive as ar
+from genjax import data as gdata
+from genjax import viz
+from genjax.train.writers import read_metrics
+
+NUM_COMPLETIONS = 3
+
+
+def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> list:
+  cfg = ctx.config
+  params = state.ema_params
+  out = ctx.figures_dir
+  u = viz.to_unit
+  paths = []
+  run = jax.jit(sampler, static_argnums=2, static_argnames=("start",))
+  k_samples, k_complete, k_classes = jax.random.split(ctx.key, 3)
+
+  labels = jnp.arange(100, dtype=jnp.int32) % num_classes if conditional else None
+  paths.append(viz.save_grid(os.path.join(out, "samples.png"),
+                             u(run(params, k_samples, 100, label=labels)), ncol=10))
+
+  test = gdata.load_split(cfg.data, cfg.eval.split)
+  idx = _one_per_class(test["label"])
+  x, y = test["image"][idx], test["label"][idx]
+  h = x.shape[1]
+  start = ar.first_hidden(x.shape[1:], h // 2)
+  reps = np.repeat(x, NUM_COMPLETIONS, axis=0)
+  done = run(params, k_complete, len(reps), given=reps, start=start,
+             label=jnp.asarray(np.repeat(y, NUM_COMPLETIONS)) if conditional else None)
+  done = np.asarray(done).reshape((len(x), NUM_COMPLETIONS) + x.shape[1:])
+  occluded = x.copy()
+  occluded[:, h // 2:] = 0.0  # mid-grey: hidden
+  rows = np.concatenate([occluded[:, None], done, x[:, None]], axis=1)
+  paths.append(viz.save_grid(os.path.join(out, "completions.png"),
+                             u(rows.reshape((-1,) + x.shape[1:])), ncol=NUM_COMPLETIONS + 2))
+
+  if conditional:
+    per = 10
+    labels = jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), per)
+    paths.append(viz.save_grid(os.path.join(out, "class_conditional.png"),
+                               u(run(params, k_classes, len(labels), label=labels)),
+                               ncol=per))
+
+  paths.append(_nll_curve(os.path.join(out, "nll.png"), ctx.workdir))
+  return [p for p in paths if p]
+
+
+def _one_per_class(labels) -> np.ndarray:
+  picked = [np.flatnonzero(labels == c)[:1] for c in range(10)]
+  return np.concatenate(picked)
+
+
+def _nll_curve(path, workdir) -> str | None:
+  records = read_metrics(workdir)
+  series = {}
+  for key, label in (("train/loss", "train NLL"), ("eval/nll", "test NLL")):
+    pts = [(r["step"], r[key]) for r in records if key in r]
+    if pts:
+      series[label] = tuple(zip(*pts))
+  if not series:
+    return None
+  return viz.line_plot(path, series, xlabel="step", ylabel="nats per image",
+                       title="exact negative log-likelihood")

@@ -1,0 +1,7 @@
+"""Diagonal BiLSTM on 28x28 binarised digits (see pixelcnn_digits.py for why this data).
+Args as pixelcnn_digits.py."""
+from experiments.configs import pixelcnn_digits
+
+
+def get_config(arg=None):
+  return pixelcnn_digits.autoregressive_config("diagonal_bilstm", arg, num_layers=2)

@@ -1,0 +1,198 @@
+"""Autoregressive models: causality of every architecture (raster and colour order), the
+fast sampler against the naive one sample for sample, the exact NLL, and a tiny run of
+each model through the loop."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import experiments
+from experiments import autoregressive
+from genjax import autoregressive as ar
+from genjax.errors import ConfigError
+from genjax.nn.pixelcnn import GatedPixelCNN, PixelCNN
+from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM, skew, unskew
+from genjax.train.loop import train_and_evaluate
+
+H, W = 5, 6
+MODELS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
+          "diagonal_bilstm": DiagonalBiLSTM}
+
+
+def _model(arch, colors, k=1):
+  kw = dict(num_colors=colors, out_per_color=k, hidden=6 * colors, num_layers=2,
+            head_hidden=32)
+  if arch == "gated_pixelcnn":
+    kw["num_classes"] = 3
+  return MODELS[arch](**kw)
+
+
+def _init(model, colors, seed=0):
+  x = jax.random.normal(jax.random.key(seed + 1), (1, H, W, colors))
+  label = jnp.array([1]) if isinstance(model, GatedPixelCNN) else None
+  return model.init(jax.random.key(seed), x, label)["params"], x, label
+
+
+@pytest.mark.parametrize("colors", [1, 3])
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_each_sub_pixel_depends_only_on_earlier_ones(arch, colors):
+  model = _model(arch, colors)
+  params, x, label = _init(model, colors)
+
+  def flat_logits(flat_x):
+    out = model.apply({"params": params}, flat_x.reshape(x.shape), label)
+    return out.sum(-1).reshape(-1)  # sub-pixel p = (i * W + j) * C + c
+
+  jac = np.abs(np.asarray(jax.jacrev(flat_logits)(x.reshape(-1))))  # [out p, in q]
+  d = H * W * colors
+  # Exactly zero on and above the diagonal: nothing at or after p reaches p.
+  assert not np.any(np.triu(jac) != 0), np.argwhere(np.triu(jac) != 0)[:5]
+  pos = lambda i, j, c: (i * W + j) * colors + c
+  # ...and some earlier sub-pixel does: a row start, a mid-row pixel, the last one.
+  for p in (pos(2, 0, 0), pos(2, 3, 0), pos(H - 1, W - 1, colors - 1)):
+    assert np.any(jac[p, :p] != 0), p
+  if colors == 3:  # inside one pixel: G sees R, B sees R and G, R sees neither
+    p = pos(3, 2, 0)
+    assert jac[p + 1, p] != 0 and jac[p + 2, p] != 0 and jac[p + 2, p + 1] != 0
+  assert d == jac.shape[0]
+
+
+def test_diagonal_bilstm_sees_the_whole_row_above_and_gated_has_no_blind_spot():
+  # Diagonal BiLSTM: pixel (2, 0) depends on (1, W-2), through the right-to-left
+  # direction of row 1. Not on (1, W-1): a feature never holds its own pixel (mask A,
+  # then mask B), so the last pixel of a row enters only features after it, which lie
+  # in the next row, where the right-to-left map is shifted one row further down.
+  model = _model("diagonal_bilstm", 1)
+  params, x, _ = _init(model, 1)
+  g = jax.grad(lambda x: model.apply({"params": params}, x)[0, 2, 0].sum())(x)
+  assert g[0, 1, W - 2, 0] != 0 and g[0, 1, W - 1, 0] == 0
+  # Gated PixelCNN: (2, 2) sees (1, 4) (up-right), PixelCNN's blind spot with 3x3.
+  for arch, expect in (("gated_pixelcnn", True), ("pixelcnn", False)):
+    m = MODELS[arch](hidden=6, num_layers=2, head_hidden=32, first_kernel=3, kernel=3)
+    p = m.init(jax.random.key(0), x)["params"]
+    g = jax.grad(lambda x, m=m, p=p: m.apply({"params": p}, x)[0, 3, 1].sum())(x)
+    assert (g[0, 2, 3, 0] != 0) == expect, arch
+
+
+@pytest.mark.parametrize("arch, colors, complete", [
+    ("pixelcnn", 1, False), ("gated_pixelcnn", 1, False), ("row_lstm", 1, False),
+    ("diagonal_bilstm", 1, False), ("gated_pixelcnn", 3, True)])
+def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete):
+  k = 1 if colors == 1 else 256
+  model = _model(arch, colors, k)
+  params, _, _ = _init(model, colors)
+  samplers = autoregressive.make_samplers(model, (H, W, colors))
+  label = jnp.array([0, 1, 2]) if arch == "gated_pixelcnn" else None
+  key = jax.random.key(7)
+  given = jax.random.uniform(jax.random.key(3), (3, H, W, colors), minval=-1, maxval=1)
+  start = ar.first_hidden((H, W, colors), 2) + 1  # mid-row: one pixel of row 2 given
+
+  if not complete:
+    given, start = None, 0
+
+  @jax.jit
+  def both(params):
+    return {name: s(params, key, 3, label=label, given=given, start=start)
+            for name, s in samplers.items()}
+
+  out = jax.tree.map(np.asarray, both(params))
+  np.testing.assert_array_equal(out["fast"], out["naive"])
+  flat = out["fast"].reshape(3, -1)
+  if complete:
+    np.testing.assert_array_equal(flat[:, :start], np.asarray(given).reshape(3, -1)[:, :start])
+  values = np.unique(flat[:, start:])  # the drawn sub-pixels
+  if k == 1:
+    assert set(values) <= {-1.0, 1.0}
+  else:
+    np.testing.assert_allclose(np.round((values + 1) * 127.5), (values + 1) * 127.5,
+                               atol=1e-4)
+  assert len(np.unique(flat[:, start:])) > 1  # completions are drawn, not copied
+
+
+@pytest.mark.parametrize("k, bits", [(1, 1.0), (256, 8.0)])
+def test_uniform_logits_give_one_bit_or_eight_bits_per_dim(k, bits):
+  x = jnp.asarray(np.random.default_rng(0).choice([-1.0, 1.0], (2, 3, 4, 1)), jnp.float32)
+  apply_fn = lambda params, x, label: jnp.zeros(x.shape + (k,))
+  loss, aux = autoregressive.nll_loss(apply_fn, None, {"image": x, "label": None}, None,
+                                      conditional=False)
+  np.testing.assert_allclose(np.asarray(aux["nll"]), 12 * bits * math.log(2), rtol=1e-6)
+  np.testing.assert_allclose(float(loss), 12 * bits * math.log(2), rtol=1e-6)
+
+
+def test_bernoulli_and_softmax_nll_match_a_direct_computation():
+  x = jnp.array([1.0, -1.0, 2 * 5 / 255 - 1]).reshape(1, 1, 3, 1)
+  logits = jnp.array([0.3, -1.2, 0.7]).reshape(1, 1, 3, 1, 1)
+  sig = lambda z: 1 / (1 + math.exp(-z))
+  want = -(math.log(sig(0.3)) + math.log(1 - sig(-1.2)))
+  got = -autoregressive.log_likelihood(logits[:, :, :2], x[:, :, :2])
+  np.testing.assert_allclose(float(got[0]), want, rtol=1e-6)
+  soft = jnp.zeros((1, 1, 1, 1, 256)).at[..., 5].set(2.0)
+  want = -(2.0 - math.log(255 + math.exp(2.0)))
+  got = -autoregressive.log_likelihood(soft, x[:, :, 2:])
+  np.testing.assert_allclose(float(got[0]), want, rtol=1e-6)
+
+
+def test_skew_shifts_row_i_right_by_i_and_unskew_inverts_it():
+  x = jnp.arange(2 * 3 * 4 * 1, dtype=jnp.float32).reshape(2, 3, 4, 1) + 1
+  s = skew(x)
+  assert s.shape == (2, 3, 6, 1)
+  for i in range(3):
+    np.testing.assert_array_equal(s[:, i, i:i + 4], x[:, i])
+    assert float(jnp.abs(s[:, i, :i]).sum() + jnp.abs(s[:, i, i + 4:]).sum()) == 0
+  np.testing.assert_array_equal(unskew(s, 4), x)
+
+
+def test_bad_config_values_are_config_errors(tfds_dir):
+  from experiments.configs import pixelcnn_digits
+  for field, value in (("arch", "pixelgan"), ("likelihood", "gauss"), ("conditional", True)):
+    c = pixelcnn_digits.get_config("smoke")
+    c.data.data_dir = tfds_dir
+    c.model[field] = value
+    with pytest.raises(ConfigError):
+      experiments.build(c)
+
+
+@pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn:conditional", "row_lstm",
+                                  "diagonal_bilstm:softmax8bit"])
+def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
+  import importlib
+  module, _, arg = name.partition(":")
+  c = importlib.import_module(f"experiments.configs.{module}_digits").get_config(
+      ",".join(["smoke"] + ([arg] if arg else [])))
+  c.data.data_dir = tfds_dir
+  c.data.name = "digits/8x8"
+  c.train.num_steps = 2
+  c.train.checkpoint_every = 2
+  c.train.eval_every = 2
+  c.train.sample_every = 0
+  c.eval.fd_num_samples = 0
+  experiment = experiments.build(c)
+  metrics = train_and_evaluate(experiment, c, str(tmp_path / "w"))
+  d = 8 * 8
+  assert np.isfinite(metrics["eval/nll"]) and metrics["eval/nll"] > 0
+  np.testing.assert_allclose(metrics["eval/bits_per_dim"],
+                             metrics["eval/nll"] / (d * math.log(2)), rtol=1e-5)
+  if c.model.likelihood == "softmax":
+    assert metrics["eval/bits_per_dim"] < 8.5  # near uniform after two steps
+  if c.model.conditional:  # launch.sample's path, with the labels of a conditional model
+    images = jax.jit(experiment.sample, static_argnums=2)(
+        experiment.init(jax.random.key(0)), jax.random.key(1), 2)
+    assert images.shape == (2, 8, 8, 1) and set(np.unique(images)) <= {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("name", ["pixelcnn_binarized_mnist", "diagonal_bilstm_cifar10"])
+def test_paper_config_trains_on_mock_data(name, tmp_path):
+  import importlib
+  from genjax import data as gdata
+  c = importlib.import_module(f"experiments.configs.{name}").get_config("smoke")
+  c.data.data_dir = str(tmp_path / "tfds")
+  c.train.num_steps = 2
+  c.train.checkpoint_every = 2
+  c.train.eval_every = 2
+  c.train.sample_every = 0
+  c.data.eval_batch_size = 10
+  with gdata.mock_catalog(num_examples=10, max_value=2 if "binarized" in name else None):
+    metrics = train_and_evaluate(experiments.build(c), c, str(tmp_path / "w"))
+  assert np.isfinite(metrics["eval/nll"]) and metrics["eval/bits_per_dim"] > 0
