@@ -20,6 +20,9 @@ def get_base_config() -> ml_collections.ConfigDict:
       binarize="none",       # none | threshold | dynamic (each pixel ~ Bernoulli(intensity))
       image_size=0,          # 0 keeps the dataset's size; else centre-crop and resize square
       download=False,        # let TFDS download and prepare a missing catalog dataset
+      # Two unpaired domains (CycleGAN): their train splits, e.g. ("trainA", "trainB");
+      # batches are then {"image_a", "image_b"}; () = one domain, {"image", "label"}.
+      domains=(),
   ))
   c.model = ml_collections.ConfigDict()
   c.objective = ml_collections.ConfigDict()

@@ -7,8 +7,10 @@ from genjax.data.pipeline import image_shape
 from genjax.data.pipeline import iterate_eval
 from genjax.data.pipeline import load_split
 from genjax.data.pipeline import make_train_iterator
+from genjax.data.pipeline import PAIR_SEP
 from genjax.data.sources import DataSpec
 from genjax.data.sources import DatasetError
+from genjax.data.sources import check_domains
 from genjax.data.sources import dataset_info
 from genjax.data.sources import mock_catalog
 from genjax.data.sources import open_source
@@ -17,6 +19,8 @@ from genjax.data.sources import resolve_data_dir
 __all__ = [
     "DataSpec",
     "DatasetError",
+    "PAIR_SEP",
+    "check_domains",
     "dataset_info",
     "image_shape",
     "iterate_eval",

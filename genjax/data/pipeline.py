@@ -23,6 +23,7 @@ from PIL import Image
 
 from genjax.data.sources import DatasetError, DataSpec, dataset_info
 from genjax.data.sources import open_source
+from genjax.data.sources import check_domains
 
 Batch = dict[str, np.ndarray]
 
@@ -140,6 +141,9 @@ def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
   B = cfg.batch_size // process_count; a batch may span two epochs. Save and
   restore it with grain.checkpoint.CheckpointSave/CheckpointRestore.
   """
+  if _domains(cfg):
+    return _make_pair_train_iterator(cfg, seed=seed, process_index=process_index,
+                                     process_count=process_count)
   _check(cfg)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
@@ -185,6 +189,10 @@ def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
   With binarize='dynamic', record i is binarised from (seed, i) whatever
   process_count is, so every evaluation sees the same binary set.
   """
+  if PAIR_SEP in split:
+    return _iterate_pair_eval(cfg, split, process_index=process_index,
+                              process_count=process_count, seed=seed,
+                              max_examples=max_examples)
   _check(cfg)
   batch = _local_batch(cfg.eval_batch_size, process_count, "eval_batch_size")
   spec = _spec(cfg)
@@ -225,3 +233,110 @@ def load_split(cfg: ml_collections.ConfigDict, split: str,
   keep = np.concatenate([b["mask"] for b in batches]) > 0
   return {k: np.concatenate([b[k] for b in batches])[keep]
           for k in ("image", "label")}
+
+
+# --- Two domains (unpaired translation, e.g. CycleGAN) ---------------------------------
+# With data.domains = (split_a, split_b), training batches hold one batch of each domain,
+# each domain shuffled by its own permutations, as {'image_a', 'image_b', 'label_a',
+# 'label_b'}; batch k is still a pure function of (config, seed, k), so the one grain
+# iterator's state resumes both streams exactly. An eval split "testA,testB" yields the
+# two test splits paired by position.
+
+PAIR_SEP = ","
+_DOMAIN_SHUFFLE = 3
+
+
+def _domains(cfg) -> tuple:
+  # .get: data sections written before two-domain support have no such field.
+  return tuple(cfg.get("domains", ()) or ())
+
+
+def _domain_batch_fn(cfg, split: str, spec: DataSpec, *, seed: int, domain: int,
+                     process_index: int, process_count: int, batch: int):
+  """step -> uint8 batch of `split`, in this domain's own epoch permutations."""
+  total, read = _reader(cfg, split, spec)
+  share = np.arange(process_index, total, process_count)
+  n = len(share)
+  if n == 0:
+    raise DatasetError(f"Split '{split}' of dataset '{cfg.name}' has no "
+                       f"examples for process {process_index} of "
+                       f"{process_count}.")
+  fetch = _cached(read, share, _image_shape(cfg, spec))
+
+  @functools.lru_cache(maxsize=4)
+  def permutation(epoch: int) -> np.ndarray:
+    return _rng(_DOMAIN_SHUFFLE, seed, domain, epoch).permutation(n)
+
+  def raw_batch(step: int) -> Batch:
+    position = np.arange(step * batch, (step + 1) * batch)
+    epoch, offset = np.divmod(position, n)
+    local = np.empty_like(position)
+    for e in np.unique(epoch):
+      local[epoch == e] = permutation(int(e))[offset[epoch == e]]
+    return fetch(local)
+
+  return raw_batch
+
+
+def _pair(a: Batch, b: Batch) -> Batch:
+  return {"image_a": a["image"], "image_b": b["image"],
+          "label_a": a["label"], "label_b": b["label"]}
+
+
+def _make_pair_train_iterator(cfg, *, seed: int, process_index: int,
+                              process_count: int) -> grain.DatasetIterator:
+  _check(cfg)
+  if cfg.binarize == "dynamic":
+    raise DatasetError("data.binarize='dynamic' is not supported with data.domains.")
+  check_domains(cfg.name, _domains(cfg), cfg.data_dir or None)
+  batch = _local_batch(cfg.batch_size, process_count, "batch_size")
+  spec = _spec(cfg)
+  fns = [_domain_batch_fn(cfg, split, spec, seed=seed, domain=d,
+                          process_index=process_index, process_count=process_count,
+                          batch=batch)
+         for d, split in enumerate(_domains(cfg))]
+
+  def make_batch(step: int) -> Batch:
+    a, b = (_finish(cfg, spec, fn(step), None) for fn in fns)
+    return _pair(a, b)
+
+  ds = grain.MapDataset.range(sys.maxsize).map(make_batch)
+  return iter(ds.to_iter_dataset(_READ))
+
+
+def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: int,
+                       seed: int, max_examples: int | None) -> Iterator[Batch]:
+  """Splits "A,B" paired by position: row i holds A's record i and B's record i.
+
+  The pass covers max(|A|, |B|) positions; the shorter split starts again from its
+  first record, so every unmasked row pairs two real images ('mask_a' and 'mask_b'
+  are 0 on those repeats, for callers that want each image counted once).
+  """
+  del seed  # Nothing random: binarize='dynamic' is refused for two domains.
+  _check(cfg)
+  names = tuple(split.split(PAIR_SEP))
+  check_domains(cfg.name, names, cfg.data_dir or None)
+  batch = _local_batch(cfg.eval_batch_size, process_count, "eval_batch_size")
+  spec = _spec(cfg)
+  (n_a, read_a), (n_b, read_b) = (_reader(cfg, s, spec) for s in names)
+  total = max(n_a, n_b)
+  if max_examples is not None:
+    total = min(total, max_examples)
+  share = np.arange(process_index, total, process_count)
+  num_batches = math.ceil(math.ceil(total / process_count) / batch)
+
+  def make_batch(k: int) -> Batch:
+    positions = share[k * batch:(k + 1) * batch]
+    a = _finish(cfg, spec, read_a(positions % n_a), None)
+    b = _finish(cfg, spec, read_b(positions % n_b), None)
+    out = _pair(a, b)
+    out["mask_a"] = (positions < n_a).astype(np.float32)
+    out["mask_b"] = (positions < n_b).astype(np.float32)
+    pad = batch - len(positions)
+    out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1))
+           for k, v in out.items()}
+    out["mask"] = (np.arange(batch) < len(positions)).astype(np.float32)
+    return out
+
+  ds = grain.MapDataset.range(num_batches).map(make_batch)
+  return iter(ds.to_iter_dataset(_READ))

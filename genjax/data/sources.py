@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 
 # Importing the package registers the builders that genjax ships.
 from genjax.data import digits as _digits  # pylint: disable=unused-import
+from genjax.data import digits_cycle as _digits_cycle  # pylint: disable=unused-import
 from genjax.errors import GenjaxError
 
 _PROBE_HOST = ("storage.googleapis.com", 443)
@@ -202,3 +203,18 @@ def mock_catalog(num_examples: int, max_value: int | None = None):
        mock.patch.object(tfds.core.DatasetBuilder, "is_prepared",
                          return_value=True):
     yield
+
+
+def check_domains(name: str, domains, data_dir: str | None = None) -> None:
+  """Two-domain (unpaired) data needs exactly two splits, both present."""
+  domains = tuple(domains)
+  if len(domains) != 2 or len(set(domains)) != 2:
+    raise DatasetError(f"data.domains must name two different splits of '{name}' "
+                       f"(e.g. ('trainA', 'trainB')), not {domains}.")
+  known = dataset_info(name, data_dir).num_examples
+  # Splits are only known once prepared (and not under mock_catalog).
+  missing = [d for d in domains if known and d not in known]
+  if missing:
+    raise DatasetError(f"Dataset '{name}' lacks the domain split '{missing[0]}' that a "
+                       f"two-domain model needs; its splits are "
+                       f"{', '.join(sorted(known))}.")

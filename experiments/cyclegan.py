@@ -1,0 +1,190 @@
+"""CycleGAN (Zhu et al. 2017): unpaired translation X <-> Y with generators G: X -> Y and
+F: Y -> X, discriminators D_X and D_Y, LSGAN adversarial losses in both directions,
+cycle consistency, the optional identity loss and the image history pool.
+
+Domain X is data split A ('image_a'), Y is B ('image_b'). One pure step moves the
+generators jointly by the generator objective and each discriminator by its own loss
+only; the fakes each discriminator sees come from its image pool, kept in the state.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from genjax import data as gdata
+from genjax import image_pool
+from genjax import losses
+from genjax.data.digits_cycle import appearance
+from genjax.errors import ConfigError
+from genjax.nn.cyclegan import PatchDiscriminator, ResnetGenerator
+from genjax.train.experiment import Experiment
+from genjax.train.optim import make_optimizer
+from genjax.train.state import TrainState
+from experiments import common
+from experiments import cyclegan_figures
+
+GENERATORS = ("G", "F")
+DISCRIMINATORS = ("D_X", "D_Y")
+
+
+def generator_objective(apply_fn, params, batch, key, *, disc_params, gan_loss: str,
+                        lambda_cycle: float, lambda_identity: float):
+  """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed.
+
+  adv: (D_Y(G(x)) - 1)^2 + (D_X(F(y)) - 1)^2 for LSGAN; cycle: λ(|F(G(x)) - x|₁ +
+  |G(F(y)) - y|₁); identity: λ_id·λ(|G(y) - y|₁ + |F(x) - x|₁) (L1s are per-pixel means).
+  """
+  del key  # Deterministic given the batch.
+  x, y = batch["image_a"], batch["image_b"]
+  gen = lambda net, v: apply_fn(params[net], v, net="generator")
+  disc = lambda net, v: apply_fn(disc_params[net], v, net="discriminator")
+  fake_y, fake_x = gen("G", x), gen("F", y)
+  adv_g = jnp.mean(losses.generator_loss(disc("D_Y", fake_y), gan_loss))
+  adv_f = jnp.mean(losses.generator_loss(disc("D_X", fake_x), gan_loss))
+  cycle = jnp.mean(losses.mean_absolute_error(gen("F", fake_y), x)
+                   + losses.mean_absolute_error(gen("G", fake_x), y))
+  identity = jnp.zeros(())
+  if lambda_identity > 0:
+    identity = jnp.mean(losses.mean_absolute_error(gen("G", y), y)
+                        + losses.mean_absolute_error(gen("F", x), x))
+  loss = adv_g + adv_f + lambda_cycle * cycle + lambda_identity * lambda_cycle * identity
+  return loss, {"adv_G": adv_g, "adv_F": adv_f, "cycle": cycle, "identity": identity,
+                "fake_x": fake_x, "fake_y": fake_y}
+
+
+def discriminator_objective(apply_fn, params, batch, key, *, gan_loss: str):
+  """What one discriminator minimises: batch = {"real", "fake"} images of its domain."""
+  del key
+  real = apply_fn(params, batch["real"], net="discriminator")
+  fake = apply_fn(params, batch["fake"], net="discriminator")
+  return jnp.mean(losses.discriminator_loss(real, fake, gan_loss)), {}
+
+
+def make_train_step(apply_fn, tx_gen, tx_disc, *, gan_loss: str, lambda_cycle: float,
+                    lambda_identity: float, ema_decay: float):
+  """(state, batch, key) -> (state, metrics) over the four networks and both pools."""
+  gen_loss = functools.partial(generator_objective, apply_fn, gan_loss=gan_loss,
+                               lambda_cycle=lambda_cycle, lambda_identity=lambda_identity)
+  disc_loss = functools.partial(discriminator_objective, apply_fn, gan_loss=gan_loss)
+
+  def train_step(state, batch, key):
+    k_gen, k_pool_x, k_pool_y, k_dx, k_dy = jax.random.split(key, 5)
+    gen_params = {n: state[n].params for n in GENERATORS}
+    disc_params = {n: state[n].params for n in DISCRIMINATORS}
+    # Differentiated with respect to G and F only: the discriminators are constants here.
+    (g_loss, aux), g_grads = jax.value_and_grad(gen_loss, has_aux=True)(
+        gen_params, batch, k_gen, disc_params=disc_params)
+    new = dict(state)
+    for n in GENERATORS:
+      new[n] = state[n].apply_gradients(g_grads[n], tx_gen, ema_decay=ema_decay)
+    # As in the paper's code, the discriminators judge the fakes of this step's forward
+    # pass (made before the generators' update), mixed with older ones by the pools.
+    fake_x, new["pool_X"] = image_pool.query(
+        state["pool_X"], jax.lax.stop_gradient(aux["fake_x"]), k_pool_x)
+    fake_y, new["pool_Y"] = image_pool.query(
+        state["pool_Y"], jax.lax.stop_gradient(aux["fake_y"]), k_pool_y)
+    metrics = {"train/loss_G": g_loss, "train/adv_G": aux["adv_G"],
+               "train/adv_F": aux["adv_F"], "train/cycle": aux["cycle"],
+               "train/identity": aux["identity"]}
+    for n, real, fake, k in (("D_X", batch["image_a"], fake_x, k_dx),
+                             ("D_Y", batch["image_b"], fake_y, k_dy)):
+      d_loss, d_grads = jax.value_and_grad(lambda p: disc_loss(p, {"real": real, "fake": fake},
+                                                              k)[0])(state[n].params)
+      new[n] = state[n].apply_gradients(d_grads, tx_disc, ema_decay=ema_decay)
+      metrics[f"train/loss_{n}"] = d_loss
+    return new, metrics
+
+  return train_step
+
+
+def translation_errors(translate, x, target):
+  """Per-example mean absolute and mean squared error of translate(x) against target."""
+  d = translate(x) - target
+  flat = d.reshape(d.shape[0], -1)
+  return jnp.mean(jnp.abs(flat), -1), jnp.mean(jnp.square(flat), -1)
+
+
+def has_ground_truth(config) -> bool:
+  """digits_cycle's domains are related by a known map, so translations can be scored."""
+  return config.data.name.split("/")[0] == "digits_cycle"
+
+
+def _check(config):
+  obj = config.objective
+  if obj.gan_loss not in losses.GAN_LOSSES:
+    raise ConfigError(f"objective.gan_loss must be one of {losses.GAN_LOSSES}, "
+                      f"not {obj.gan_loss!r}.")
+  for name in ("lambda_cycle", "lambda_identity", "pool_size"):
+    if obj[name] < 0:
+      raise ConfigError(f"objective.{name} must be non-negative, not {obj[name]}.")
+  if len(tuple(config.data.domains)) != 2:
+    raise ConfigError("CycleGAN needs two domains: set data.domains to two train splits, "
+                      "e.g. ('trainA', 'trainB').")
+  if len(config.eval.split.split(gdata.PAIR_SEP)) != 2:
+    raise ConfigError(f"eval.split must name two test splits joined by "
+                      f"'{gdata.PAIR_SEP}' (e.g. 'testA{gdata.PAIR_SEP}testB'), "
+                      f"not {config.eval.split!r}.")
+
+
+def make(config, image_shape) -> Experiment:
+  _check(config)
+  m, obj = config.model, config.objective
+  dtype = common.compute_dtype(config)
+  generator = ResnetGenerator(out_channels=image_shape[-1], features=m.gen_features,
+                              num_blocks=m.gen_blocks, dtype=dtype)
+  discriminator = PatchDiscriminator(features=m.disc_features, num_layers=m.disc_layers,
+                                     dtype=dtype)
+  if image_shape[0] % 4 or image_shape[1] % 4:
+    raise ConfigError(f"CycleGAN's generator needs image sides divisible by 4, not "
+                      f"{tuple(image_shape[:2])}: set data.image_size.")
+  nets = {"generator": generator, "discriminator": discriminator}
+  apply_fn = lambda p, x, *, net: nets[net].apply({"params": p}, x)
+  tx = make_optimizer(config.optim, config.train.num_steps)
+  train_step = make_train_step(apply_fn, tx, tx, gan_loss=obj.gan_loss,
+                               lambda_cycle=obj.lambda_cycle,
+                               lambda_identity=obj.lambda_identity,
+                               ema_decay=config.train.ema_decay)
+  known = has_ground_truth(config)
+
+  def init(key):
+    x = jnp.zeros((1,) + tuple(image_shape), jnp.float32)
+    keys = dict(zip(GENERATORS + DISCRIMINATORS, jax.random.split(key, 4)))
+    state = {n: TrainState.create(nets["generator" if n in GENERATORS else "discriminator"]
+                                  .init(keys[n], x)["params"], tx) for n in keys}
+    for n in ("pool_X", "pool_Y"):
+      state[n] = image_pool.init(obj.pool_size, tuple(image_shape))
+    return state
+
+  def translators(state):
+    return (lambda v: apply_fn(state["G"].params, v, net="generator"),
+            lambda v: apply_fn(state["F"].params, v, net="generator"))
+
+  def eval_step(state, batch, key):
+    del key
+    g, f = translators(state)
+    x, y = batch["image_a"], batch["image_b"]
+    out = {"eval/cycle_a": losses.mean_absolute_error(f(g(x)), x),
+           "eval/cycle_b": losses.mean_absolute_error(g(f(y)), y)}
+    if known:
+      tx_, ty_ = appearance.transform(x), appearance.inverse_transform(y)
+      out["eval/mae_ab"], out["eval/mse_ab"] = translation_errors(g, x, tx_)
+      out["eval/mae_ba"], out["eval/mse_ba"] = translation_errors(f, y, ty_)
+      out["eval/identity_mae_ab"], out["eval/identity_mse_ab"] = translation_errors(
+          lambda v: v, x, tx_)
+      out["eval/identity_mae_ba"], out["eval/identity_mse_ba"] = translation_errors(
+          lambda v: v, y, ty_)
+    return out
+
+  def sample_given(state, batch, key):
+    del key
+    g, f = translators(state)
+    x, y = batch["image_a"], batch["image_b"]
+    gx, fy = g(x), f(y)
+    return jnp.stack([x, gx, f(gx), y, fy, g(fy)])
+
+  def figures(state, ctx):
+    return cyclegan_figures.make_all(state, ctx, translate=jax.jit(sample_given),
+                                     known=known)
+
+  return Experiment(init=init, train_step=train_step, eval_step=eval_step,
+                    sample_given=sample_given, figures=figures)
