@@ -10,10 +10,16 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
+  return paper_config("cycle_gan/horse2zebra", 1334, arg)
+
+
+def paper_config(name: str, epoch_steps: int, arg=None):
+  """The paper's setting on the two-domain TFDS dataset `name`; an epoch is
+  `epoch_steps` = max(|A|, |B|) steps of batch 1."""
   args = base.parse_arg(arg, ("smoke",))
   c = base.get_base_config()
   c.family = "cyclegan"
-  c.data.name = "cycle_gan/horse2zebra"
+  c.data.name = name
   c.data.domains = ("trainA", "trainB")
   c.data.image_size = 256
   c.data.batch_size = 1
@@ -26,7 +32,7 @@ def get_config(arg=None):
   c.optim.learning_rate = 2e-4
   c.optim.b1 = 0.5
   c.optim.schedule = "constant_then_linear"
-  c.train.num_steps = 266800  # 200 epochs of max(|A|, |B|) images
+  c.train.num_steps = 200 * epoch_steps  # 100 constant + 100 decaying epochs
   c.train.log_every = 1000
   c.train.eval_every = 20000
   c.train.sample_every = 0

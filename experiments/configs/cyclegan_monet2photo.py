@@ -1,51 +1,9 @@
-"""CycleGAN on TFDS's cycle_gan/monet2photo (trainA 1,072 Monet paintings / trainB 6,287 photos) at the paper's settings: 256x256,
-ResNet generator with 9 blocks, 70x70 PatchGAN, LSGAN, lambda = 10, identity 0.5 lambda,
-pool of 50, batch 1, Adam 2e-4 with beta1 = 0.5, 100 epochs constant then 100 decaying
-to zero (an epoch = max(|A|, |B|) steps, as the paper's code). The paper's random
-286 -> 256 crops and flips are not done: images are resized to 256. Needs the dataset
-prepared (`tfds build cycle_gan/monet2photo --file_format=array_record`). Args: `smoke`."""
-import ml_collections
-
-from experiments.configs import base
+"""CycleGAN on TFDS's cycle_gan/monet2photo (trainA 1,072 Monet paintings / trainB 6,287
+photos) at the paper's settings, exactly as cyclegan_horse2zebra.py (whose docstring
+lists them) but for the data and the epoch length. Needs the dataset prepared
+(`tfds build cycle_gan/monet2photo --file_format=array_record`). Args: `smoke`."""
+from experiments.configs import cyclegan_horse2zebra
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, ("smoke",))
-  c = base.get_base_config()
-  c.family = "cyclegan"
-  c.data.name = "cycle_gan/monet2photo"
-  c.data.domains = ("trainA", "trainB")
-  c.data.image_size = 256
-  c.data.batch_size = 1
-  c.data.eval_batch_size = 4
-  c.model = ml_collections.ConfigDict(dict(
-      gen_features=64, gen_blocks=9, disc_features=64, disc_layers=3))
-  c.objective = ml_collections.ConfigDict(dict(
-      gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.5, pool_size=50))
-  c.optim.name = "adam"
-  c.optim.learning_rate = 2e-4
-  c.optim.b1 = 0.5
-  c.optim.schedule = "constant_then_linear"
-  c.train.num_steps = 1257400  # 200 epochs of max(|A|, |B|) images
-  c.train.log_every = 1000
-  c.train.eval_every = 20000
-  c.train.sample_every = 0
-  c.train.checkpoint_every = 5000
-  c.train.ema_decay = 0.999
-  c.eval.split = "testA,testB"
-  c.eval.fd_num_samples = 0
-  c.eval.feature_net = ""
-  if "smoke" in args:
-    base.smoke(c)
-    c.data.image_size = 32
-    c.data.batch_size = 2
-    c.data.eval_batch_size = 4
-    c.train.sample_every = 0
-    c.model.gen_features = 8
-    c.model.gen_blocks = 1
-    c.model.disc_features = 8
-    c.model.disc_layers = 2
-    c.objective.pool_size = 4
-    c.eval.fd_num_samples = 0
-    c.eval.feature_net = ""
-  return c
+  return cyclegan_horse2zebra.paper_config("cycle_gan/monet2photo", 6287, arg)
