@@ -32,7 +32,8 @@ def _config(sampler: str, steps: int):
   c = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
   c.data.data_dir = FLAGS.data_dir
   c.sample.sampler = sampler
-  c.sample.ddim_steps = min(steps, c.objective.num_timesteps)
+  if sampler == "ddim":  # the ancestral sampler always takes all T steps
+    c.sample.ddim_steps = min(steps, c.objective.num_timesteps)
   return c
 
 
