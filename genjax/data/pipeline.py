@@ -147,26 +147,12 @@ def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
   _check(cfg)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
-  total, read = _reader(cfg, split, spec)
-  share = np.arange(process_index, total, process_count)
-  n = len(share)
-  if n == 0:
-    raise DatasetError(f"Split '{split}' of dataset '{cfg.name}' has no "
-                       f"examples for process {process_index} of "
-                       f"{process_count}.")
-  fetch = _cached(read, share, _image_shape(cfg, spec))
-
-  @functools.lru_cache(maxsize=4)
-  def permutation(epoch: int) -> np.ndarray:
-    return _rng(_SHUFFLE, seed, epoch).permutation(n)
+  raw_batch = _shuffled_batches(cfg, split, spec, shuffle_words=(_SHUFFLE, seed),
+                                process_index=process_index,
+                                process_count=process_count, batch=batch)
 
   def make_batch(step: int) -> Batch:
-    position = np.arange(step * batch, (step + 1) * batch)
-    epoch, offset = np.divmod(position, n)
-    local = np.empty_like(position)
-    for e in np.unique(epoch):
-      local[epoch == e] = permutation(int(e))[offset[epoch == e]]
-    raw = fetch(local)
+    raw = raw_batch(step)
     noise = None
     if cfg.binarize == "dynamic":  # Fresh noise for every batch number.
       noise = _rng(_TRAIN_BITS, seed, step).random(raw["image"].shape,
@@ -251,9 +237,10 @@ def _domains(cfg) -> tuple:
   return tuple(cfg.get("domains", ()) or ())
 
 
-def _domain_batch_fn(cfg, split: str, spec: DataSpec, *, seed: int, domain: int,
-                     process_index: int, process_count: int, batch: int):
-  """step -> uint8 batch of `split`, in this domain's own epoch permutations."""
+def _shuffled_batches(cfg, split: str, spec: DataSpec, *, shuffle_words: tuple,
+                      process_index: int, process_count: int, batch: int):
+  """step -> raw batch of this process's share of `split`, each epoch in its own
+  permutation drawn from (*shuffle_words, epoch); a batch may span two epochs."""
   total, read = _reader(cfg, split, spec)
   share = np.arange(process_index, total, process_count)
   n = len(share)
@@ -265,7 +252,7 @@ def _domain_batch_fn(cfg, split: str, spec: DataSpec, *, seed: int, domain: int,
 
   @functools.lru_cache(maxsize=4)
   def permutation(epoch: int) -> np.ndarray:
-    return _rng(_DOMAIN_SHUFFLE, seed, domain, epoch).permutation(n)
+    return _rng(*shuffle_words, epoch).permutation(n)
 
   def raw_batch(step: int) -> Batch:
     position = np.arange(step * batch, (step + 1) * batch)
@@ -291,9 +278,9 @@ def _make_pair_train_iterator(cfg, *, seed: int, process_index: int,
   check_domains(cfg.name, _domains(cfg), cfg.data_dir or None)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
-  fns = [_domain_batch_fn(cfg, split, spec, seed=seed, domain=d,
-                          process_index=process_index, process_count=process_count,
-                          batch=batch)
+  fns = [_shuffled_batches(cfg, split, spec, shuffle_words=(_DOMAIN_SHUFFLE, seed, d),
+                           process_index=process_index, process_count=process_count,
+                           batch=batch)
          for d, split in enumerate(_domains(cfg))]
 
   def make_batch(step: int) -> Batch:
