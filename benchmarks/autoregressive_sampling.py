@@ -48,7 +48,7 @@ def measure(spec: str) -> dict:
            if config.model.conditional else None)
   x = jax.numpy.zeros((1,) + shape)
   params = model.init(jax.random.key(0), x, None if label is None else label[:1])["params"]
-  samplers = autoregressive.make_samplers(model, shape)
+  samplers = autoregressive.make_samplers(model, shape, autoregressive.make_dist(config.model))
   row = {"config": spec, "image": "x".join(map(str, shape))}
   outs = {}
   for kind in ("naive", "fast"):

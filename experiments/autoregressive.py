@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax import autoregressive as ar
-from genjax import losses
+from genjax import subpixel
 from genjax.errors import ConfigError
 from genjax.eval import likelihood
 from genjax.nn.pixelcnn import GatedPixelCNN, PixelCNN
@@ -20,34 +20,31 @@ from experiments import common
 
 ARCHS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
          "diagonal_bilstm": DiagonalBiLSTM}
-# Outputs per sub-pixel: a Bernoulli logit, or a softmax over the 256 8-bit values.
-LIKELIHOODS = {"bernoulli": 1, "softmax": likelihood.NUM_BINS}
 SAMPLERS = ("fast", "naive")
 
 
-def log_likelihood(logits, x):
-  """log p(x) in nats per example from logits [B, H, W, C, K] and x in [-1, 1]."""
-  if logits.shape[-1] == 1:
-    return losses.bernoulli_log_prob(logits[..., 0], (x + 1.0) / 2.0)
-  ce = losses.softmax_cross_entropy(logits, likelihood.to_bins(x))
-  return -jnp.sum(ce.reshape(ce.shape[0], -1), axis=-1)
-
-
-def nll_loss(apply_fn, params, batch, key, *, conditional: bool):
-  """The mean exact NLL in nats per image; aux["nll"] per example."""
+def nll_loss(apply_fn, dist, params, batch, key, *, conditional: bool):
+  """The mean exact NLL in nats per image; aux["nll"] per example. apply_fn gives the
+  parameters [B, H, W, C, K] of `dist` (genjax/subpixel.py) for every sub-pixel."""
   del key  # the objective is deterministic
   label = batch["label"] if conditional else None
-  nll = -log_likelihood(apply_fn(params, batch["image"], label), batch["image"])
+  nll = -dist.log_prob(apply_fn(params, batch["image"], label), batch["image"])
   return jnp.mean(nll), {"nll": nll}
+
+
+def make_dist(m):
+  if m.likelihood not in subpixel.NAMES:
+    raise ConfigError(f"model.likelihood must be one of {sorted(subpixel.NAMES)}, "
+                      f"not {m.likelihood!r}.")
+  if m.likelihood == "logistic_mixture" and m.num_mix <= 0:
+    raise ConfigError(f"model.num_mix must be positive, not {m.num_mix}.")
+  return subpixel.make(m.likelihood, m.num_mix)
 
 
 def build_model(config, image_shape):
   m = config.model
   if m.arch not in ARCHS:
     raise ConfigError(f"model.arch must be one of {sorted(ARCHS)}, not {m.arch!r}.")
-  if m.likelihood not in LIKELIHOODS:
-    raise ConfigError(f"model.likelihood must be one of {sorted(LIKELIHOODS)}, "
-                      f"not {m.likelihood!r}.")
   if m.conditional and m.arch != "gated_pixelcnn":
     raise ConfigError("model.conditional is only supported by model.arch='gated_pixelcnn'.")
   for name in ("hidden", "num_layers", "head_hidden", "first_kernel", "kernel"):
@@ -59,7 +56,7 @@ def build_model(config, image_shape):
   if m.hidden % colors:
     raise ConfigError(f"model.hidden={m.hidden} must be a multiple of the {colors} colour "
                       "channels (one channel group per colour).")
-  kw = dict(num_colors=colors, out_per_color=LIKELIHOODS[m.likelihood], hidden=m.hidden,
+  kw = dict(num_colors=colors, out_per_color=make_dist(m).num_params, hidden=m.hidden,
             num_layers=m.num_layers, first_kernel=m.first_kernel, head_hidden=m.head_hidden,
             dtype=common.compute_dtype(config))
   if m.arch in ("pixelcnn", "gated_pixelcnn"):
@@ -69,15 +66,15 @@ def build_model(config, image_shape):
   return ARCHS[m.arch](**kw)
 
 
-def make_samplers(model, image_shape):
+def make_samplers(model, image_shape, dist):
   """{"naive": sampler, "fast": sampler} over parameters (see genjax/autoregressive.py)."""
   def method(name):
     return lambda params, *args: model.apply({"params": params}, *args, method=name)
 
   naive = ar.make_naive_sampler(lambda p, x, label: model.apply({"params": p}, x, label),
-                                image_shape)
+                                image_shape, dist)
   fast = ar.make_fast_sampler(method("init_cache"), method("start_row"),
-                              method("pixel_step"), image_shape)
+                              method("pixel_step"), image_shape, dist)
   return {"naive": naive, "fast": fast}
 
 
@@ -94,8 +91,9 @@ def make(config, image_shape) -> Experiment:
   model = build_model(config, image_shape)
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, x, label: model.apply({"params": p}, x, label)
-  loss_fn = functools.partial(nll_loss, apply_fn, conditional=m.conditional)
-  samplers = make_samplers(model, image_shape)
+  dist = make_dist(m)
+  loss_fn = functools.partial(nll_loss, apply_fn, dist, conditional=m.conditional)
+  samplers = make_samplers(model, image_shape, dist)
   sampler = samplers[config.sample.sampler]
 
   def init(key):

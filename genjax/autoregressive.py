@@ -10,20 +10,12 @@ samples. Both take pure functions of the parameters, never a module:
   cache` at the start of each row, and `pixel_fn(params, cache, x, i, j, label) ->
   (logits [B, C, K], cache)`: the model recomputes only what pixel (i, j) can change.
 
-K = 1 is a Bernoulli logit (values -1/1), K = 256 a softmax over the 8-bit bins.
+K is the number of parameters of the sub-pixel distribution `dist` (genjax/subpixel.py),
+whose `sample(key, params [B, K]) -> [B]` draws each value.
 `given` and `start` complete images: sub-pixels before `start` are taken from `given`.
 """
 import jax
 import jax.numpy as jnp
-
-from genjax.eval import likelihood
-
-
-def draw(key, logits):
-  """One value per example in [-1, 1] from logits [B, K]."""
-  if logits.shape[-1] == 1:
-    return jnp.where(jax.random.bernoulli(key, jax.nn.sigmoid(logits[:, 0])), 1.0, -1.0)
-  return likelihood.from_bins(jax.random.categorical(key, logits, axis=-1))
 
 
 def _start_image(image_shape, n, given):
@@ -38,7 +30,7 @@ def first_hidden(image_shape, row: int) -> int:
   return row * w * c
 
 
-def make_naive_sampler(logits_fn, image_shape):
+def make_naive_sampler(logits_fn, image_shape, dist):
   """(params, key, n, *, label, given, start) -> images [n, H, W, C] in [-1, 1]."""
   hh, ww, cc = image_shape
 
@@ -46,7 +38,7 @@ def make_naive_sampler(logits_fn, image_shape):
     def body(p, x):
       i, j, c = p // (ww * cc), (p // cc) % ww, p % cc
       logits = logits_fn(params, x, label)[:, i, j, c]
-      return x.at[:, i, j, c].set(draw(jax.random.fold_in(key, p), logits))
+      return x.at[:, i, j, c].set(dist.sample(jax.random.fold_in(key, p), logits))
 
     x = _start_image(image_shape, n, given)
     return jax.lax.fori_loop(start, hh * ww * cc, body, x)
@@ -54,7 +46,7 @@ def make_naive_sampler(logits_fn, image_shape):
   return sample
 
 
-def make_fast_sampler(init_fn, row_fn, pixel_fn, image_shape):
+def make_fast_sampler(init_fn, row_fn, pixel_fn, image_shape, dist):
   """Same signature and samples as make_naive_sampler's, from a model's cache methods.
 
   When completing, rows before `start` still run (their caches are needed), with the
@@ -71,7 +63,7 @@ def make_fast_sampler(init_fn, row_fn, pixel_fn, image_shape):
         j, c = jc // cc, jc % cc
         p = (i * ww + j) * cc + c
         logits, cache = pixel_fn(params, cache, x, i, j, label)
-        value = draw(jax.random.fold_in(key, p), logits[:, c])
+        value = dist.sample(jax.random.fold_in(key, p), logits[:, c])
         value = jnp.where(p < start, x[:, i, j, c], value)
         return x.at[:, i, j, c].set(value), cache
 

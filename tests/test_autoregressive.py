@@ -11,6 +11,7 @@ import pytest
 import experiments
 from experiments import autoregressive
 from genjax import autoregressive as ar
+from genjax import subpixel
 from genjax.errors import ConfigError
 from genjax.nn.pixelcnn import GatedPixelCNN, PixelCNN
 from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM, skew, unskew
@@ -45,7 +46,7 @@ def test_each_sub_pixel_depends_only_on_earlier_ones(arch, colors):
     out = model.apply({"params": params}, flat_x.reshape(x.shape), label)
     return out.sum(-1).reshape(-1)  # sub-pixel p = (i * W + j) * C + c
 
-  jac = np.abs(np.asarray(jax.jacrev(flat_logits)(x.reshape(-1))))  # [out p, in q]
+  jac = np.abs(np.asarray(jax.jit(jax.jacrev(flat_logits))(x.reshape(-1))))  # [out p, in q]
   d = H * W * colors
   # Exactly zero on and above the diagonal: nothing at or after p reaches p.
   assert not np.any(np.triu(jac) != 0), np.argwhere(np.triu(jac) != 0)[:5]
@@ -66,24 +67,27 @@ def test_diagonal_bilstm_sees_the_whole_row_above_and_gated_has_no_blind_spot():
   # in the next row, where the right-to-left map is shifted one row further down.
   model = _model("diagonal_bilstm", 1)
   params, x, _ = _init(model, 1)
-  g = jax.grad(lambda x: model.apply({"params": params}, x)[0, 2, 0].sum())(x)
+  g = jax.jit(jax.grad(lambda x: model.apply({"params": params}, x)[0, 2, 0].sum()))(x)
   assert g[0, 1, W - 2, 0] != 0 and g[0, 1, W - 1, 0] == 0
   # Gated PixelCNN: (2, 2) sees (1, 4) (up-right), PixelCNN's blind spot with 3x3.
   for arch, expect in (("gated_pixelcnn", True), ("pixelcnn", False)):
     m = MODELS[arch](hidden=6, num_layers=2, head_hidden=32, first_kernel=3, kernel=3)
     p = m.init(jax.random.key(0), x)["params"]
-    g = jax.grad(lambda x, m=m, p=p: m.apply({"params": p}, x)[0, 3, 1].sum())(x)
+    g = jax.jit(jax.grad(lambda x, m=m, p=p: m.apply({"params": p}, x)[0, 3, 1].sum()))(x)
     assert (g[0, 2, 3, 0] != 0) == expect, arch
 
 
-@pytest.mark.parametrize("arch, colors, complete", [
-    ("pixelcnn", 1, False), ("gated_pixelcnn", 1, False), ("row_lstm", 1, False),
-    ("diagonal_bilstm", 1, False), ("gated_pixelcnn", 3, True)])
-def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete):
-  k = 1 if colors == 1 else 256
+@pytest.mark.parametrize("arch, colors, complete, dist", [
+    ("pixelcnn", 1, False, subpixel.Bernoulli()),
+    ("gated_pixelcnn", 1, False, subpixel.Bernoulli()),
+    ("row_lstm", 1, False, subpixel.Bernoulli()),
+    ("diagonal_bilstm", 1, False, subpixel.LogisticMixture(3)),
+    ("gated_pixelcnn", 3, True, subpixel.Softmax())])
+def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete, dist):
+  k = dist.num_params
   model = _model(arch, colors, k)
   params, _, _ = _init(model, colors)
-  samplers = autoregressive.make_samplers(model, (H, W, colors))
+  samplers = autoregressive.make_samplers(model, (H, W, colors), dist)
   label = jnp.array([0, 1, 2]) if arch == "gated_pixelcnn" else None
   key = jax.random.key(7)
   given = jax.random.uniform(jax.random.key(3), (3, H, W, colors), minval=-1, maxval=1)
@@ -111,12 +115,13 @@ def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete):
   assert len(np.unique(flat[:, start:])) > 1  # completions are drawn, not copied
 
 
-@pytest.mark.parametrize("k, bits", [(1, 1.0), (256, 8.0)])
-def test_uniform_logits_give_one_bit_or_eight_bits_per_dim(k, bits):
+@pytest.mark.parametrize("dist, bits", [(subpixel.Bernoulli(), 1.0),
+                                        (subpixel.Softmax(), 8.0)])
+def test_uniform_logits_give_one_bit_or_eight_bits_per_dim(dist, bits):
   x = jnp.asarray(np.random.default_rng(0).choice([-1.0, 1.0], (2, 3, 4, 1)), jnp.float32)
-  apply_fn = lambda params, x, label: jnp.zeros(x.shape + (k,))
-  loss, aux = autoregressive.nll_loss(apply_fn, None, {"image": x, "label": None}, None,
-                                      conditional=False)
+  apply_fn = lambda params, x, label: jnp.zeros(x.shape + (dist.num_params,))
+  loss, aux = autoregressive.nll_loss(apply_fn, dist, None, {"image": x, "label": None},
+                                      None, conditional=False)
   np.testing.assert_allclose(np.asarray(aux["nll"]), 12 * bits * math.log(2), rtol=1e-6)
   np.testing.assert_allclose(float(loss), 12 * bits * math.log(2), rtol=1e-6)
 
@@ -126,12 +131,45 @@ def test_bernoulli_and_softmax_nll_match_a_direct_computation():
   logits = jnp.array([0.3, -1.2, 0.7]).reshape(1, 1, 3, 1, 1)
   sig = lambda z: 1 / (1 + math.exp(-z))
   want = -(math.log(sig(0.3)) + math.log(1 - sig(-1.2)))
-  got = -autoregressive.log_likelihood(logits[:, :, :2], x[:, :, :2])
+  got = -subpixel.Bernoulli().log_prob(logits[:, :, :2], x[:, :, :2])
   np.testing.assert_allclose(float(got[0]), want, rtol=1e-6)
   soft = jnp.zeros((1, 1, 1, 1, 256)).at[..., 5].set(2.0)
   want = -(2.0 - math.log(255 + math.exp(2.0)))
-  got = -autoregressive.log_likelihood(soft, x[:, :, 2:])
+  got = -subpixel.Softmax().log_prob(soft, x[:, :, 2:])
   np.testing.assert_allclose(float(got[0]), want, rtol=1e-6)
+
+
+def _logistic_mixture_probs(dist, params):
+  """p(k) of every 8-bit value k under one mixture, params [K]."""
+  bins = jnp.arange(256, dtype=jnp.float32) * (2 / 255) - 1
+  log_p = jax.vmap(lambda v: dist.log_prob(params[None, None], v[None, None]))(bins)
+  return np.exp(np.asarray(log_p[:, 0], np.float64))
+
+
+def test_logistic_mixture_is_a_distribution_over_the_256_values_and_sampled_from_it():
+  dist = subpixel.LogisticMixture(3)
+  #               weights          means             log-scales
+  params = jnp.array([0.5, -1.0, 0.2, -0.6, 0.1, 0.95, -2.5, -4.0, -9.0])
+  p = _logistic_mixture_probs(dist, params)
+  np.testing.assert_allclose(p.sum(), 1.0, atol=1e-5)
+  # One component, by hand: σ((x + 1/255 − μ)/s) − σ((x − 1/255 − μ)/s) at x = bin 100.
+  one = subpixel.LogisticMixture(1)
+  mu, log_s, x = 0.1, -2.0, 2 * 100 / 255 - 1
+  sig = lambda z: 1 / (1 + math.exp(-z))
+  want = sig((x + 1 / 255 - mu) / math.exp(log_s)) - sig((x - 1 / 255 - mu) / math.exp(log_s))
+  got = one.log_prob(jnp.array([[0.0, mu, log_s]]), jnp.array([x]))
+  np.testing.assert_allclose(float(jnp.exp(got[0])), want, rtol=1e-5)
+  # The edge bins take the tails: a component far left puts its mass on value 0.
+  far = one.log_prob(jnp.array([[0.0, -5.0, -3.0]]), jnp.array([-1.0]))
+  np.testing.assert_allclose(float(far[0]), 0.0, atol=1e-6)
+  # Draws land on bin centres with the frequencies log_prob gives (the third component's
+  # log-scale is below the floor, so both sides must clip it alike).
+  n = 200_000
+  draws = dist.sample(jax.random.key(0), jnp.broadcast_to(params, (n, 9)))
+  k = np.round((np.asarray(draws) + 1) * 127.5).astype(int)
+  np.testing.assert_allclose((np.asarray(draws) + 1) * 127.5, k, atol=1e-3)
+  freq = np.bincount(k, minlength=256) / n
+  assert 0.5 * np.abs(freq - p).sum() < 0.01  # total variation; sampling noise ~0.004
 
 
 def test_skew_shifts_row_i_right_by_i_and_unskew_inverts_it():
@@ -154,7 +192,7 @@ def test_bad_config_values_are_config_errors(tfds_dir):
       experiments.build(c)
 
 
-@pytest.mark.parametrize("name", ["pixelcnn", "gated_pixelcnn:conditional", "row_lstm",
+@pytest.mark.parametrize("name", ["pixelcnn:logistic", "gated_pixelcnn:conditional", "row_lstm",
                                   "diagonal_bilstm:softmax8bit"])
 def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
   import importlib
@@ -182,11 +220,14 @@ def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
     assert images.shape == (2, 8, 8, 1) and set(np.unique(images)) <= {-1.0, 1.0}
 
 
-@pytest.mark.parametrize("name", ["pixelcnn_binarized_mnist", "diagonal_bilstm_cifar10"])
+@pytest.mark.parametrize("name", ["diagonal_bilstm_binarized_mnist",
+                                  "gated_pixelcnn_cifar10:logistic"])
 def test_paper_config_trains_on_mock_data(name, tmp_path):
   import importlib
   from genjax import data as gdata
-  c = importlib.import_module(f"experiments.configs.{name}").get_config("smoke")
+  name, _, arg = name.partition(":")
+  c = importlib.import_module(f"experiments.configs.{name}").get_config(
+      ",".join(["smoke"] + ([arg] if arg else [])))
   c.data.data_dir = str(tmp_path / "tfds")
   c.train.num_steps = 2
   c.train.checkpoint_every = 2

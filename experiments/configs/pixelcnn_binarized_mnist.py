@@ -13,7 +13,10 @@ def paper_config(arch: str, dataset: str, arg=None, **kw):
     c.data.binarize = "none"   # already binary
   else:
     c.data.binarize = "none"
-    c.model.likelihood = "softmax"
+    if "logistic" in (arg or ""):
+      c.model.num_mix = 10  # PixelCNN++'s components per pixel, here per sub-pixel
+    else:
+      c.model.likelihood = "softmax"
   smoke = "smoke" in (arg or "")
   if not smoke:
     c.train.log_every = 100

@@ -1,7 +1,8 @@
 """Masked convolutions, PixelCNN and Gated PixelCNN (van den Oord et al. 2016a, 2016b).
 
-Every network outputs logits [B, H, W, C, K] for each sub-pixel: K = 1 is a Bernoulli
-logit (binarised data), K = 256 a softmax over the 8-bit values. Position (i, j, c) may
+Every network outputs [B, H, W, C, K]: the K parameters of each sub-pixel's
+distribution (genjax/subpixel.py: a Bernoulli logit, 256 softmax logits, or a logistic
+mixture). Position (i, j, c) may
 depend only on rows above, pixels to the left in row i, and colour channels < c of
 pixel (i, j) (the R <= G <= B ordering): feature maps are split into as many channel
 groups as the image has colours, and at the kernel centre group g sees input groups < g
