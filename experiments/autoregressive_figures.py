@@ -1,6 +1,8 @@
 """Figures of a trained autoregressive model: samples, completions of test images whose
 bottom half is hidden (PixelRNN's Figure 1 layout: occluded, completions, original),
-one row per class for a class-conditional model, and the NLL curves."""
+one row per class for a class-conditional model, the NLL curves, and for dynamically
+binarised data the floor no model can beat (binarization_floor.json)."""
+import json
 import os
 
 import jax
@@ -10,6 +12,7 @@ import numpy as np
 from genjax import autoregressive as ar
 from genjax import data as gdata
 from genjax import viz
+from genjax.eval import likelihood
 from genjax.train.writers import read_metrics
 
 NUM_COMPLETIONS = 3
@@ -51,12 +54,29 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
                                ncol=per))
 
   paths.append(_nll_curve(os.path.join(out, "nll.png"), ctx.workdir))
+  if cfg.data.binarize == "dynamic":
+    paths.append(_binarization_floor(os.path.join(out, "binarization_floor.json"), cfg))
   return [p for p in paths if p]
 
 
 def _one_per_class(labels) -> np.ndarray:
   picked = [np.flatnonzero(labels == c)[:1] for c in range(10)]
   return np.concatenate(picked)
+
+
+def _binarization_floor(path, cfg) -> str:
+  grey = cfg.data.copy_and_resolve_references()
+  grey.binarize = "none"
+  test = gdata.load_split(grey, cfg.eval.split)
+  nats = float(np.mean(likelihood.binarization_entropy((test["image"] + 1.0) / 2.0)))
+  floor = {"split": cfg.eval.split, "num_images": int(len(test["image"])),
+           "nll": nats, "bits_per_dim": nats / (likelihood.num_dims(test["image"].shape[1:])
+                                                 * np.log(2.0)),
+           "meaning": "mean over test images of sum_i H(Bernoulli(grey_i)): a lower bound "
+                      "on the test NLL of any model of the dynamically binarised data"}
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(floor, f, indent=2)
+  return path
 
 
 def _nll_curve(path, workdir) -> str | None:

@@ -1,21 +1,54 @@
 """A supervised digit classifier. It is the feature network of the Fréchet distance every
-generative family reports, and it trains through the same loop as they do."""
+generative family reports, and it trains through the same loop as they do.
+
+`model.backbone = "mae"` makes it the masked autoencoder's fine-tuning protocol (He et
+al. 2021, Sec. 4): MAE's encoder under a linear head, trained end to end on labels,
+starting from the encoder of the MAE run in `model.init_from` (or from scratch when
+that is empty, the baseline the pre-training is worth measuring against)."""
 import jax
 import jax.numpy as jnp
 
 from genjax import losses
+from genjax.errors import CheckpointError, ConfigError
 from genjax.nn.classifier import Classifier
+from genjax.nn.vit import ViTClassifier
+from genjax.train import checkpoint
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
 from experiments import common
+from experiments import mae
+
+BACKBONES = ("cnn", "mae")
 
 
-def make_model(config) -> Classifier:
+def make_model(config, image_shape):
   m = config.model
+  backbone = m.get("backbone", "cnn")
+  if backbone not in BACKBONES:
+    raise ConfigError(f"model.backbone must be one of {BACKBONES}, not {backbone!r}.")
+  dtype = common.compute_dtype(config)
+  if backbone == "mae":
+    return ViTClassifier(mae=mae.make_model(m.mae, image_shape, dtype),
+                         num_classes=m.num_classes)
   return Classifier(num_classes=m.num_classes, channels=common.int_tuple(config, "model.channels"),
-                    feature_dim=m.feature_dim, dtype=common.compute_dtype(config))
+                    feature_dim=m.feature_dim, dtype=dtype)
 
+
+def pretrained_encoder(config):
+  """The MAE parameters to start from, or None (from scratch)."""
+  workdir = config.model.get("init_from", "")
+  if not workdir:
+    return None
+  try:
+    state, saved = checkpoint.load_trained(workdir, "MAE run to fine-tune")
+  except CheckpointError as e:
+    raise CheckpointError(f"{e} Train it first (experiments/configs/mae_digits.py), or set "
+                          "model.init_from to its workdir.") from e
+  if saved.get("family") != "mae":
+    raise ConfigError(f"model.init_from={workdir!r} holds a {saved.get('family')!r} run, "
+                      "not an MAE one.")
+  return state["ema_params"]
 
 def cross_entropy_loss(apply_fn, params, batch, key):
   logits, _ = apply_fn(params, batch["image"], train=True, rngs={"dropout": key})
@@ -24,12 +57,16 @@ def cross_entropy_loss(apply_fn, params, batch, key):
 
 
 def make(config, image_shape) -> Experiment:
-  model = make_model(config)
+  model = make_model(config, image_shape)
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, *a, **kw: model.apply({"params": p}, *a, **kw)
+  pretrained = pretrained_encoder(config)
 
   def init(key):
     params = model.init(key, jnp.zeros((1,) + tuple(image_shape)))["params"]
+    if pretrained is not None:
+      params = {**params, "mae": checkpoint.graft(params["mae"], pretrained,
+                                                  f"MAE run in {config.model.init_from}")}
     return TrainState.create(params, tx)
 
   def train_step(state, batch, key):

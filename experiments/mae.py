@@ -73,18 +73,18 @@ def _check(config, image_shape):
   return keep
 
 
-def make_model(config, image_shape) -> MAE:
-  m = config.model
+def make_model(m, image_shape, dtype) -> MAE:
+  """The MAE of model settings `m` (a config's `model`, or a fine-tune's `model.mae`)."""
   return MAE(image_shape=tuple(image_shape), patch_size=m.patch_size, width=m.width,
              depth=m.depth, num_heads=m.num_heads, decoder_width=m.decoder_width,
              decoder_depth=m.decoder_depth, decoder_heads=m.decoder_heads,
-             mlp_ratio=m.mlp_ratio, dtype=common.compute_dtype(config))
+             mlp_ratio=m.mlp_ratio, dtype=dtype)
 
 
 def make(config, image_shape) -> Experiment:
   obj, p = config.objective, config.model.patch_size
   keep = _check(config, image_shape)
-  model = make_model(config, image_shape)
+  model = make_model(config.model, image_shape, common.compute_dtype(config))
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda params, *a, **kw: model.apply({"params": params}, *a, **kw)
   loss_fn = functools.partial(mae_loss, apply_fn, patch_size=p, keep=keep,

@@ -218,6 +218,33 @@ def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
     images = jax.jit(experiment.sample, static_argnums=2)(
         experiment.init(jax.random.key(0)), jax.random.key(1), 2)
     assert images.shape == (2, 8, 8, 1) and set(np.unique(images)) <= {-1.0, 1.0}
+    _draws_its_figures(experiment, c, str(tmp_path / "w"), metrics)
+
+
+def _draws_its_figures(experiment, c, workdir, metrics):
+  import json
+  import os
+  from genjax.train.experiment import FigureContext
+  from genjax.train.loop import restore_latest
+  step, state = restore_latest(experiment, c, workdir)
+  figdir = os.path.join(workdir, "figures_test")
+  os.makedirs(figdir)
+  paths = experiment.figures(state, FigureContext(config=c, workdir=workdir, figures_dir=figdir,
+                                                  step=step, key=jax.random.key(0)))
+  assert {os.path.basename(p) for p in paths} == {
+      "samples.png", "completions.png", "class_conditional.png", "nll.png",
+      "binarization_floor.json"}
+  with open(os.path.join(figdir, "binarization_floor.json"), encoding="utf-8") as f:
+    floor = json.load(f)
+  assert 0 < floor["nll"] < metrics["eval/nll"]
+
+
+def test_binarization_floor_is_the_bernoulli_entropy_of_the_grey_levels():
+  from genjax.eval import likelihood
+  grey = jnp.array([[0.5, 0.0, 1.0, 0.5], [0.25, 0.25, 0.25, 0.25]])
+  h = lambda p: -(p * math.log(p) + (1 - p) * math.log(1 - p))
+  np.testing.assert_allclose(likelihood.binarization_entropy(grey), [2 * math.log(2), 4 * h(0.25)],
+                             rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["diagonal_bilstm_binarized_mnist",

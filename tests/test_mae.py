@@ -177,6 +177,34 @@ def test_smoke_run_trains_evaluates_and_writes_figures(tfds_dir, tmp_path):
     probe = json.load(f)
   assert 0.0 <= probe["probe_accuracy_random_init"] <= 1.0
   assert probe["probe_accuracy_mae"] > 0.2  # far above chance even after 10 steps
+  _fine_tune_starts_from_the_encoder_of(workdir, state, c, tfds_dir, tmp_path)
+
+
+def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_dir, tmp_path):
+  """mae_finetune_digits.py: the classifier's encoder is the MAE run's, its head new; a
+  run of another architecture or family is refused in one sentence."""
+  from experiments.configs import mae_finetune_digits
+  from genjax.errors import CheckpointError
+  f = mae_finetune_digits.get_config("smoke")
+  f.data.data_dir = tfds_dir
+  f.model.mae = mae_config.model
+  f.model.init_from = workdir
+  f.train.num_steps = f.train.eval_every = f.train.checkpoint_every = 2
+  experiment = experiments.build(f)
+  params = jax.eval_shape(experiment.init, jax.random.key(0)).params
+  assert set(params) == {"mae", "fc_norm", "head"} and "decoder" not in params["mae"]
+  start = experiment.init(jax.random.key(0)).params
+  same = jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), start["mae"],
+                      {k: mae_state.ema_params[k] for k in start["mae"]})
+  assert all(jax.tree.leaves(same))
+  metrics = train_and_evaluate(experiment, f, str(tmp_path / "ft"))
+  assert 0.0 <= metrics["eval/accuracy"] <= 1.0 and np.isfinite(metrics["eval/nll"])
+  f.model.mae.width = 16  # not the run's width
+  with pytest.raises(CheckpointError, match="does not fit this model"):
+    experiments.build(f).init(jax.random.key(0))
+  f.model.init_from = str(tmp_path / "ft")  # a classifier run, not an MAE one
+  with pytest.raises(ConfigError, match="not an MAE one"):
+    experiments.build(f)
 
 
 def test_cifar10_config_trains_on_mock_colour_images(tmp_path):

@@ -6,19 +6,17 @@ floor: the distance between two sets of *real* images of the same size, which is
 finite samples alone cost.
 """
 import dataclasses
-import json
-import os
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 
 from genjax import data as gdata
 from genjax.errors import CheckpointError
 from genjax.eval import frechet
 from genjax.nn.classifier import Classifier
+from genjax.train.checkpoint import load_trained
 from genjax.train.writers import read_metrics
 
 
@@ -80,17 +78,10 @@ class SampleQuality:
 
 def load_feature_net(workdir: str, name: str) -> FeatureNet:
   """The classifier trained in `workdir` (by experiments/configs/classifier_*.py)."""
-  ckdir = os.path.join(workdir, "checkpoints")
-  steps = sorted(int(s) for s in os.listdir(ckdir) if s.isdigit()) if os.path.isdir(ckdir) else []
-  if not steps:
-    raise CheckpointError(f"No trained feature network in {workdir}.")
-  with open(os.path.join(workdir, "config.json"), encoding="utf-8") as f:
-    cfg = json.load(f)
   try:
-    state = ocp.StandardCheckpointer().restore(os.path.join(ckdir, str(steps[-1]), "state"))
-  except (ValueError, FileNotFoundError, KeyError, OSError) as e:
-    raise CheckpointError(f"The feature network in {workdir} cannot be read ({e}); delete "
-                          "that directory and it will be retrained.") from e
+    state, cfg = load_trained(workdir, "feature network")
+  except CheckpointError as e:
+    raise CheckpointError(f"{e} Delete that directory and it will be retrained.") from e
   m = cfg["model"]
   model = Classifier(num_classes=m["num_classes"], channels=tuple(m["channels"]),
                      feature_dim=m["feature_dim"])

@@ -6,6 +6,7 @@ D·ln 2, D = H·W·C (the convention of PixelRNN, PixelCNN++ and DDPM's Table 2)
 """
 import math
 
+import jax
 import jax.numpy as jnp
 
 from genjax import losses
@@ -36,3 +37,14 @@ def to_bins(x):
 def from_bins(k):
   """Integer bins 0..255 -> their centres in [-1, 1]."""
   return k.astype(jnp.float32) * (2.0 / (NUM_BINS - 1)) - 1.0
+
+
+def binarization_entropy(intensity):
+  """Σ_i H(Bernoulli(p_i)) in nats per image, p = intensity [B, ...] in [0, 1].
+
+  Dynamically binarised data draws pixel i ~ Bernoulli(p_i) from a grey image, so no
+  model can score below E[H(X | grey image)] on average: this is that floor for NLLs
+  reported in nats per image on such data."""
+  p = jnp.clip(jnp.asarray(intensity, jnp.float32), 0.0, 1.0)
+  h = -(jax.scipy.special.xlogy(p, p) + jax.scipy.special.xlog1py(1.0 - p, -p))
+  return jnp.sum(h.reshape(h.shape[0], -1), axis=-1)

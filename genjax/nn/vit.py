@@ -115,3 +115,20 @@ class MAE(nn.Module):
 
   def __call__(self, images, ids_keep, ids_restore):
     return self.decode(self.encode(images, ids_keep), ids_restore)
+
+
+class ViTClassifier(nn.Module):
+  """An MAE encoder under a classification head, as the paper fine-tunes it: the mean of
+  the encoder's tokens on the whole image, a LayerNorm (its `fc_norm`), a linear layer.
+  Only the encoder's parameters are created; the decoder is never called."""
+  mae: MAE
+  num_classes: int = 10
+
+  @nn.compact
+  def __call__(self, images, *, train: bool = False):
+    """Returns (logits, features), as genjax.nn.classifier.Classifier does."""
+    del train  # no dropout: the paper regularises fine-tuning by augmentation, not here
+    feats = self.mae.features(images)
+    logits = nn.Dense(self.num_classes, kernel_init=_dense_init, name="head")(
+        nn.LayerNorm(name="fc_norm")(feats))
+    return logits.astype(jnp.float32), feats

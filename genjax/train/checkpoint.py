@@ -4,6 +4,7 @@ A checkpoint holds two items: `state` (any pytree of arrays: parameters, optimis
 state, EMA, step) and `data` (the grain iterator's position), so a resumed run sees
 exactly the batches it would have seen.
 """
+import json
 import logging
 import os
 import shutil
@@ -136,3 +137,41 @@ def _key_name(k) -> str:
 def _short(e: Exception) -> str:
   text = str(e).strip().splitlines()
   return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
+
+
+def load_trained(workdir: str, what: str) -> tuple[dict, dict]:
+  """(state, config dict) of the newest checkpoint of a finished run in `workdir`, read
+  without knowing its structure: for a model that reuses another run's weights (the
+  feature network, a fine-tuned encoder). `what` names it in the error messages."""
+  ckdir = os.path.join(os.path.abspath(workdir), "checkpoints")  # Orbax wants absolute
+  steps = sorted(int(s) for s in os.listdir(ckdir) if s.isdigit()) if os.path.isdir(ckdir) else []
+  config_path = os.path.join(workdir, "config.json")
+  if not steps or not os.path.exists(config_path):
+    raise CheckpointError(f"No trained {what} in {workdir}.")
+  with open(config_path, encoding="utf-8") as f:
+    config = json.load(f)
+  try:
+    state = ocp.StandardCheckpointer().restore(os.path.join(ckdir, str(steps[-1]), "state"))
+  except (ValueError, FileNotFoundError, KeyError, OSError) as e:
+    raise CheckpointError(f"The {what} in {workdir} cannot be read ({_short(e)}).") from e
+  return state, config
+
+
+def graft(params, pretrained, what: str):
+  """`params` with every leaf replaced by the leaf at the same path in `pretrained`
+  (which may hold more, e.g. a decoder the new model does not use). A missing leaf or a
+  different shape is an error: the pretrained run had another architecture."""
+  flat = dict(jax.tree_util.tree_flatten_with_path(pretrained)[0])
+  flat = {tuple(_key_name(k) for k in path): v for path, v in flat.items()}
+
+  def take(path, leaf):
+    name = tuple(_key_name(k) for k in path)
+    got = flat.get(name)
+    if got is None or tuple(got.shape) != tuple(leaf.shape):
+      have = "absent" if got is None else tuple(got.shape)
+      raise CheckpointError(
+          f"The {what} does not fit this model: {'/'.join(name)} is {have} there and "
+          f"{tuple(leaf.shape)} here; use the architecture it was trained with.")
+    return jax.numpy.asarray(got, leaf.dtype)
+
+  return jax.tree_util.tree_map_with_path(take, params)
