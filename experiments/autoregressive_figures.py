@@ -49,14 +49,38 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
   if conditional:
     per = 10
     labels = jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), per)
-    paths.append(viz.save_grid(os.path.join(out, "class_conditional.png"),
-                               u(run(params, k_classes, len(labels), label=labels)),
-                               ncol=per))
+    drawn = run(params, k_classes, len(labels), label=labels)
+    paths.append(viz.save_grid(os.path.join(out, "class_conditional.png"), u(drawn), ncol=per))
+    net = _feature_net(ctx)
+    if net is not None:
+      paths.append(_class_accuracy(os.path.join(out, "class_conditional.json"), net,
+                                   np.asarray(drawn), np.asarray(labels), test))
 
   paths.append(_nll_curve(os.path.join(out, "nll.png"), ctx.workdir))
   if cfg.data.binarize == "dynamic":
     paths.append(_binarization_floor(os.path.join(out, "binarization_floor.json"), cfg))
   return [p for p in paths if p]
+
+
+def _feature_net(ctx):
+  if ctx.feature_net is not None or not ctx.config.eval.feature_net:
+    return ctx.feature_net
+  # launch.reproduce on its own passes none: load the run's classifier (trained once).
+  from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
+  return ensure_feature_net(ctx.config)
+
+
+def _class_accuracy(path, net, drawn, labels, test) -> str:
+  """How often the digit classifier names the class a sample was drawn for; the same
+  classifier on real test digits, prepared as the training data was, is the reference."""
+  said = lambda x: np.argmax(net.outputs(x)[0], axis=-1)
+  result = {"num_samples": int(len(drawn)),
+            "requested_class_accuracy": float(np.mean(said(drawn) == labels)),
+            "test_digits_accuracy": float(np.mean(said(test["image"]) == test["label"])),
+            "num_test_digits": int(len(test["image"]))}
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(result, f, indent=2)
+  return path
 
 
 def _one_per_class(labels) -> np.ndarray:

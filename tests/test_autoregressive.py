@@ -229,14 +229,21 @@ def _draws_its_figures(experiment, c, workdir, metrics):
   step, state = restore_latest(experiment, c, workdir)
   figdir = os.path.join(workdir, "figures_test")
   os.makedirs(figdir)
+  from experiments.feature_net import ensure_feature_net
+  with_net = c.copy_and_resolve_references()
+  with_net.eval.fd_num_samples = 1  # the run skipped Fréchet distances; the figures need the net
   paths = experiment.figures(state, FigureContext(config=c, workdir=workdir, figures_dir=figdir,
-                                                  step=step, key=jax.random.key(0)))
+                                                  step=step, key=jax.random.key(0),
+                                                  feature_net=ensure_feature_net(with_net)))
   assert {os.path.basename(p) for p in paths} == {
-      "samples.png", "completions.png", "class_conditional.png", "nll.png",
-      "binarization_floor.json"}
+      "samples.png", "completions.png", "class_conditional.png", "class_conditional.json",
+      "nll.png", "binarization_floor.json"}
   with open(os.path.join(figdir, "binarization_floor.json"), encoding="utf-8") as f:
     floor = json.load(f)
   assert 0 < floor["nll"] < metrics["eval/nll"]
+  with open(os.path.join(figdir, "class_conditional.json"), encoding="utf-8") as f:
+    named = json.load(f)
+  assert named["num_samples"] == 100 and 0 <= named["requested_class_accuracy"] <= 1
 
 
 def test_binarization_floor_is_the_bernoulli_entropy_of_the_grey_levels():
