@@ -48,7 +48,13 @@ def pretrained_encoder(config):
   if saved.get("family") != "mae":
     raise ConfigError(f"model.init_from={workdir!r} holds a {saved.get('family')!r} run, "
                       "not an MAE one.")
+  # Heads and the MLP ratio do not show in parameter shapes; compare them by name.
+  for name in ("patch_size", "width", "depth", "num_heads", "mlp_ratio"):
+    if saved["model"].get(name) != config.model.mae[name]:
+      raise ConfigError(f"model.mae.{name}={config.model.mae[name]!r}, but the MAE run in "
+                        f"{workdir} used {saved['model'].get(name)!r}.")
   return state["ema_params"]
+
 
 def cross_entropy_loss(apply_fn, params, batch, key):
   logits, _ = apply_fn(params, batch["image"], train=True, rngs={"dropout": key})

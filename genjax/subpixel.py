@@ -77,10 +77,10 @@ class LogisticMixture:
     return likelihood.from_bins(likelihood.to_bins(value))
 
 
+NAMES = ("bernoulli", "softmax", "logistic_mixture")
+
+
 def make(name: str, num_mix: int = 5):
-  """The distribution a config's model.likelihood names."""
+  """The distribution a config's model.likelihood names (one of NAMES)."""
   return {"bernoulli": Bernoulli(), "softmax": Softmax(),
           "logistic_mixture": LogisticMixture(num_mix)}[name]
-
-
-NAMES = ("bernoulli", "softmax", "logistic_mixture")

@@ -185,9 +185,10 @@ def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_d
   run of another architecture or family is refused in one sentence."""
   from experiments.configs import mae_finetune_digits
   from genjax.errors import CheckpointError
+  from genjax.train.checkpoint import graft
   f = mae_finetune_digits.get_config("smoke")
   f.data.data_dir = tfds_dir
-  f.model.mae = mae_config.model
+  f.model.mae = mae_config.model.copy_and_resolve_references()
   f.model.init_from = workdir
   f.train.num_steps = f.train.eval_every = f.train.checkpoint_every = 2
   experiment = experiments.build(f)
@@ -199,9 +200,12 @@ def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_d
   assert all(jax.tree.leaves(same))
   metrics = train_and_evaluate(experiment, f, str(tmp_path / "ft"))
   assert 0.0 <= metrics["eval/accuracy"] <= 1.0 and np.isfinite(metrics["eval/nll"])
-  f.model.mae.width = 16  # not the run's width
+  f.model.mae.num_heads = 1  # invisible in the shapes, so compared by name
+  with pytest.raises(ConfigError, match="num_heads=1, but the MAE run"):
+    experiments.build(f)
   with pytest.raises(CheckpointError, match="does not fit this model"):
-    experiments.build(f).init(jax.random.key(0))
+    graft({"patch_embed": {"kernel": jnp.zeros((3, 3))}}, mae_state.ema_params, "MAE run")
+  f.model.mae.num_heads = mae_config.model.num_heads
   f.model.init_from = str(tmp_path / "ft")  # a classifier run, not an MAE one
   with pytest.raises(ConfigError, match="not an MAE one"):
     experiments.build(f)
