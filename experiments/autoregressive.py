@@ -36,9 +36,10 @@ def make_dist(m):
   if m.likelihood not in subpixel.NAMES:
     raise ConfigError(f"model.likelihood must be one of {sorted(subpixel.NAMES)}, "
                       f"not {m.likelihood!r}.")
-  if m.likelihood == "logistic_mixture" and m.num_mix <= 0:
-    raise ConfigError(f"model.num_mix must be positive, not {m.num_mix}.")
-  return subpixel.make(m.likelihood, m.num_mix)
+  num_mix = m.get("num_mix", 5)  # absent from workdirs written before the mixture existed
+  if m.likelihood == "logistic_mixture" and num_mix <= 0:
+    raise ConfigError(f"model.num_mix must be positive, not {num_mix}.")
+  return subpixel.make(m.likelihood, num_mix)
 
 
 def build_model(config, image_shape):

@@ -51,7 +51,8 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
     labels = jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), per)
     drawn = run(params, k_classes, len(labels), label=labels)
     paths.append(viz.save_grid(os.path.join(out, "class_conditional.png"), u(drawn), ncol=per))
-    net = _feature_net(ctx)
+    from experiments import feature_net  # pylint: disable=import-outside-toplevel
+    net = feature_net.for_figures(ctx)
     if net is not None:
       paths.append(_class_accuracy(os.path.join(out, "class_conditional.json"), net,
                                    np.asarray(drawn), np.asarray(labels), test))
@@ -60,14 +61,6 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
   if cfg.data.binarize == "dynamic":
     paths.append(_binarization_floor(os.path.join(out, "binarization_floor.json"), cfg))
   return [p for p in paths if p]
-
-
-def _feature_net(ctx):
-  if ctx.feature_net is not None or not ctx.config.eval.feature_net:
-    return ctx.feature_net
-  # launch.reproduce on its own passes none: load the run's classifier (trained once).
-  from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
-  return ensure_feature_net(ctx.config)
 
 
 def _class_accuracy(path, net, drawn, labels, test) -> str:

@@ -34,3 +34,11 @@ def ensure_feature_net(config) -> FeatureNet | None:
 
 def _finished(workdir: str, num_steps: int) -> bool:
   return os.path.isdir(os.path.join(workdir, "checkpoints", str(num_steps)))
+
+
+def for_figures(ctx) -> FeatureNet | None:
+  """The feature net a figure function should use: the one the loop passed, else (as
+  when launch.reproduce runs on its own) the run's configured classifier."""
+  if ctx.feature_net is not None or not ctx.config.eval.feature_net:
+    return ctx.feature_net
+  return ensure_feature_net(ctx.config)

@@ -45,11 +45,8 @@ def make_all(ctx, *, generate, latent) -> list:
 
   metrics = {"step": ctx.step}
   metrics.update(parzen_metrics(cfg, generate, latent, keys["parzen"]))
-  net = ctx.feature_net
-  if net is None and cfg.eval.feature_net:
-    # launch.reproduce on its own passes none: load the run's classifier (trained once).
-    from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
-    net = ensure_feature_net(cfg)
+  from experiments import feature_net  # pylint: disable=import-outside-toplevel
+  net = feature_net.for_figures(ctx)
   if net is not None:
     probs = net.outputs(pool)[0]
     metrics["mode_coverage"] = mode_coverage(probs, cfg.eval.mode_min_fraction)
