@@ -1,10 +1,12 @@
 """The classifier behind sample-quality metrics: trained once per data_dir, then reused."""
 import importlib
-import logging
 import os
+
+import jax
 
 from genjax import data as gdata
 from genjax.eval.feature_net import FeatureNet, load_feature_net
+from genjax.train import multihost
 from genjax.train.loop import train_and_evaluate
 
 
@@ -16,20 +18,36 @@ def feature_net_dir(config) -> str:
 
 
 def ensure_feature_net(config) -> FeatureNet | None:
-  """Loads the configured classifier, training it first (through the same loop) if needed."""
+  """Loads the configured classifier, training it first (through the same loop) if needed.
+
+  In a multi-process run every process calls this: process 0 decides whether the
+  classifier must be trained, all processes then train it together (the loop is data
+  parallel over all of them) and all read it, and an error on any process is the same
+  one sentence on every process.
+  """
   if not config.eval.feature_net or config.eval.fd_num_samples <= 0:
     return None
   import experiments  # pylint: disable=import-outside-toplevel
   workdir = feature_net_dir(config)
   module, _, arg = config.eval.feature_net.partition(":")
-  net_cfg = importlib.import_module(f"experiments.configs.{module}").get_config(arg)
-  net_cfg.data.data_dir = config.data.data_dir
-  if not _finished(workdir, net_cfg.train.num_steps):
-    logging.info("Training the feature network %s into %s (once per data_dir).",
-                 config.eval.feature_net, workdir)
-    train_and_evaluate(experiments.build(net_cfg), net_cfg, workdir)
   name = module.removeprefix("classifier_")
-  return load_feature_net(workdir, name)
+
+  def train_if_missing():
+    net_cfg = importlib.import_module(f"experiments.configs.{module}").get_config(arg)
+    net_cfg.data.data_dir = config.data.data_dir
+    if multihost.process_zero_decides(_finished(workdir, net_cfg.train.num_steps)):
+      return
+    if jax.process_index() == 0:
+      print(f"Training the digit classifier {config.eval.feature_net} whose features "
+            f"define eval/fd_{name} (once per data directory, into {workdir}):",
+            flush=True)
+    train_and_evaluate(experiments.build(net_cfg), net_cfg, workdir)
+    if jax.process_index() == 0:
+      print(f"Classifier trained; now the {config.family} run.", flush=True)
+
+  multihost.on_every_process(train_if_missing, "training the feature network")
+  return multihost.on_every_process(lambda: load_feature_net(workdir, name),
+                                    "reading the feature network")
 
 
 def _finished(workdir: str, num_steps: int) -> bool:

@@ -136,27 +136,49 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
   assert f"from step {steps[0]}" in result.stdout
 
 
-def test_two_processes_train_together(tmp_path, tfds_dir):
-  """Two JAX processes on 127.0.0.1 (gloo collectives), each reading its half of the data."""
+def _two_processes(workdir, tfds_dir, *extra, per_process=((), ())):
+  """Runs launch.train as two JAX processes on 127.0.0.1 (gloo collectives)."""
   import socket
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  workdir = str(tmp_path / "mp")
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
              PYTHONUNBUFFERED="1")
   procs = [subprocess.Popen(
       [sys.executable, "-m", "launch.train", f"--config={CONFIG}", f"--workdir={workdir}",
        f"--config.data.data_dir={tfds_dir}", "--config.parallel.num_processes=2",
        f"--config.parallel.coordinator_address=127.0.0.1:{port}",
-       f"--config.parallel.process_id={i}", "--config.eval.fd_num_samples=0",
-       "--config.train.sample_every=0", "--figures=false"],
+       f"--config.parallel.process_id={i}", *extra, *per_process[i]],
       cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
       for i in range(2)]
   outs = [p.communicate(timeout=300) for p in procs]
-  for p, (_, err) in zip(procs, outs):
-    assert p.returncode == 0, err[-3000:]
-  finals = [next(l for l in out.splitlines() if l.startswith("Final evaluation")) for out, _ in outs]
+  return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
+
+
+def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path, tfds_dir):
+  """The default evaluation (Fréchet distance on the feature net, which the two processes
+  train together when it is missing), sampling and figures, each process reading its half
+  of the data; then a feature net that one process cannot read stops both with the same
+  sentence instead of leaving the other in a collective until gloo times out."""
+  workdir = str(tmp_path / "mp")
+  runs = _two_processes(workdir, tfds_dir)
+  for code, _, err in runs:
+    assert code == 0, err[-3000:]
+  finals = [next(l for l in out.splitlines() if l.startswith("Final evaluation"))
+            for _, out, _ in runs]
+  assert "eval/fd_digits" in finals[0]
   assert finals[0] == finals[1]  # one global computation, seen identically by both
-  assert "step 20/20" in outs[0][0] and "step 20/20" not in outs[1][0]  # only process 0 logs
+  out0, out1 = runs[0][1], runs[1][1]
+  assert "step 20/20" in out0 and "step 20/20" not in out1  # only process 0 logs
   assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
+  assert "samples_prior.png" in os.listdir(os.path.join(workdir, "figures"))
+  assert os.path.exists(os.path.join(workdir, "samples", "step_0000020.png"))
+
+  missing = str(tmp_path / "no_feature_net")
+  runs = _two_processes(workdir, tfds_dir, "--figures=false",
+                        per_process=((), (f"--config.eval.feature_net_dir={missing}",)))
+  errors = [err.strip().splitlines()[-1] for _, _, err in runs]
+  assert [code for code, _, _ in runs] == [2, 2], errors
+  assert errors[0] == errors[1] and errors[0].startswith("error: No trained feature network")
+  assert missing in errors[0]
+  assert not any("Traceback" in err for _, _, err in runs)

@@ -6,6 +6,7 @@ floor: the distance between two sets of *real* images of the same size, which is
 finite samples alone cost.
 """
 import dataclasses
+import os
 from typing import Callable
 
 import jax
@@ -81,6 +82,8 @@ def load_feature_net(workdir: str, name: str) -> FeatureNet:
   try:
     state, cfg = load_trained(workdir, "feature network")
   except CheckpointError as e:
+    if not os.path.isdir(workdir):
+      raise
     raise CheckpointError(f"{e} Delete that directory and it will be retrained.") from e
   m = cfg["model"]
   model = Classifier(num_classes=m["num_classes"], channels=tuple(m["channels"]),

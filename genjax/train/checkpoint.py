@@ -11,7 +11,9 @@ import shutil
 
 import grain
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
+from etils import epath
 from jax.experimental import multihost_utils
 
 from genjax.errors import CheckpointError
@@ -151,10 +153,31 @@ def load_trained(workdir: str, what: str) -> tuple[dict, dict]:
   with open(config_path, encoding="utf-8") as f:
     config = json.load(f)
   try:
-    state = ocp.StandardCheckpointer().restore(os.path.join(ckdir, str(steps[-1]), "state"))
+    state = _restore_on_host(os.path.join(ckdir, str(steps[-1]), "state"))
   except (ValueError, FileNotFoundError, KeyError, OSError) as e:
     raise CheckpointError(f"The {what} in {workdir} cannot be read ({_short(e)}).") from e
   return state, config
+
+
+def _restore_on_host(path: str):
+  """A saved pytree as NumPy arrays in this process's memory.
+
+  Restored without a target, Orbax places each array with the sharding it was saved
+  with: a run saved by one process names that process's device, which another process
+  of a multi-process run cannot address ("the Array has no addressable shards"). Host
+  arrays are what a run reusing another's weights needs, on every process, and each
+  process reads them on its own.
+  """
+  # This process alone: Orbax's default restore is a barrier over every process, which a
+  # process that failed before reaching it would leave the others waiting in.
+  alone = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
+                                             active_processes={jax.process_index()})
+  handler = ocp.PyTreeCheckpointHandler(multiprocessing_options=alone)
+  tree = handler.metadata(epath.Path(path))
+  tree = getattr(tree, "tree", tree)
+  restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+  return ocp.Checkpointer(handler, multiprocessing_options=alone).restore(
+      path, args=ocp.args.PyTreeRestore(restore_args=restore_args))
 
 
 def graft(params, pretrained, what: str):
