@@ -1,7 +1,8 @@
 """Time stride-2 upsampling layers: flax.linen.ConvTranspose vs. exact and inexact rewrites.
 
 XLA:CPU computes the weight gradient of a stride-2 `nn.ConvTranspose` (a conv with
-`lhs_dilation`) very slowly (STACK.md). This script times, on whatever device jax has,
+`lhs_dilation`) very slowly (measured on jax 0.10.2: about 240 ms for one 14->28 layer at batch
+128, against 14 ms for its forward pass). This script times, on whatever device jax has,
 the forward pass and forward+backward (value_and_grad w.r.t. params and input, jitted)
 of each variant and prints a markdown table. Variants are timed round-robin (one call of
 each per round) so that a noisy machine hurts them alike; medians are reported.

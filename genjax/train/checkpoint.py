@@ -23,7 +23,7 @@ _ITEMS = ("state", "data")
 
 def _handlers():
   # Declared up front: an empty newest step directory otherwise makes the manager
-  # forget the item layout (STACK.md).
+  # forget the item layout ("Must provide args of type Composite"; orbax 0.12.8).
   return {"state": ocp.StandardCheckpointHandler(), "data": grain.checkpoint.CheckpointHandler()}
 
 

@@ -118,7 +118,8 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   sample_fn = (jax.jit(experiment.sample, static_argnums=2, out_shardings=repl)
                if experiment.sample else None)
   # XLA:CPU's collectives deadlock when emulated devices outnumber cores unless every
-  # step is waited on (STACK.md).
+  # step is waited on (8 emulated devices on 2 cores: a rendezvous timeout, SIGABRT
+  # after about 60 s, on jax 0.10.2).
   block_each_step = (jax.default_backend() == "cpu"
                      and jax.local_device_count() > (os.cpu_count() or 1))
 
