@@ -40,7 +40,7 @@ def make_all(state, ctx, *, init, encode, decode) -> list:
   paths.append(viz.save_rows(os.path.join(out, "denoising.png"),
                              [u(noisy), u(decode(params, encode(params, noisy))), u(x[idx])]))
 
-  train = gdata.load_split(cfg.data, "train")
+  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
   train_codes = _batched(lambda v: encode(params, v), train["image"])
   test_codes = _batched(lambda v: encode(params, v), x)
   random_params = init(jax.random.fold_in(ctx.key, 1)).ema_params
@@ -100,8 +100,9 @@ def write_not_generative(ctx, *, encode, decode) -> list:
     grey.binarize = "none"
   n = int(cfg.eval.fd_num_samples) or 300
   real = gdata.load_split(grey, cfg.eval.split, max_examples=n)["image"]
-  other = gdata.load_split(grey, "train", max_examples=len(real))["image"]
-  train_codes = _batched(encode, gdata.load_split(cfg.data, "train")["image"])
+  other = gdata.load_split(grey, gdata.train_split(grey), max_examples=len(real))["image"]
+  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"]
+  train_codes = _batched(encode, train)
   dim = train_codes.shape[-1]
   gaussians = {"standard_normal": (np.zeros(dim), np.eye(dim)),
                "fitted_gaussian": (train_codes.mean(0), np.cov(train_codes, rowvar=False))}

@@ -2,6 +2,7 @@
 Oord et al. 2016a, 2016b): the exact NLL -log p(x) = -sum_i log p(x_i | x_<i), and
 sequential sampling, naive or fast (genjax/autoregressive.py)."""
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -124,4 +125,5 @@ def make(config, image_shape) -> Experiment:
         state, ctx, sampler=sampler, conditional=m.conditional, num_classes=m.num_classes)
 
   return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    figures=figures)
+                    figures=figures, binary_samples=m.likelihood == "bernoulli",
+                    network_evals_per_sample=math.prod(image_shape))

@@ -104,6 +104,29 @@ def translation_errors(translate, x, target):
   return jnp.mean(jnp.abs(flat), -1), jnp.mean(jnp.square(flat), -1)
 
 
+def eval_metrics(g, f, batch, *, known: bool) -> dict:
+  """Per-row eval metrics of translators g: A -> B and f: B -> A on a paired eval batch.
+
+  The pass repeats the shorter split's images to pair every row, so each domain's
+  metrics are scaled by that domain's 'weight_a' or 'weight_b' (see
+  genjax.data.pipeline.paired_rows): the loop's mean over the real rows is then the
+  mean over each domain's own images, each counted once.
+  """
+  x, y = batch["image_a"], batch["image_b"]
+  of_a = {"eval/cycle_a": losses.mean_absolute_error(f(g(x)), x)}
+  of_b = {"eval/cycle_b": losses.mean_absolute_error(g(f(y)), y)}
+  if known:
+    tx_, ty_ = appearance.transform(x), appearance.inverse_transform(y)
+    of_a["eval/mae_ab"], of_a["eval/mse_ab"] = translation_errors(g, x, tx_)
+    of_b["eval/mae_ba"], of_b["eval/mse_ba"] = translation_errors(f, y, ty_)
+    of_a["eval/identity_mae_ab"], of_a["eval/identity_mse_ab"] = translation_errors(
+        lambda v: v, x, tx_)
+    of_b["eval/identity_mae_ba"], of_b["eval/identity_mse_ba"] = translation_errors(
+        lambda v: v, y, ty_)
+  return {**{k: v * batch["weight_a"] for k, v in of_a.items()},
+          **{k: v * batch["weight_b"] for k, v in of_b.items()}}
+
+
 def has_ground_truth(config) -> bool:
   """digits_cycle's domains are related by a known map, so translations can be scored."""
   return config.data.name.split("/")[0] == "digits_cycle"
@@ -161,19 +184,7 @@ def make(config, image_shape) -> Experiment:
 
   def eval_step(state, batch, key):
     del key
-    g, f = translators(state)
-    x, y = batch["image_a"], batch["image_b"]
-    out = {"eval/cycle_a": losses.mean_absolute_error(f(g(x)), x),
-           "eval/cycle_b": losses.mean_absolute_error(g(f(y)), y)}
-    if known:
-      tx_, ty_ = appearance.transform(x), appearance.inverse_transform(y)
-      out["eval/mae_ab"], out["eval/mse_ab"] = translation_errors(g, x, tx_)
-      out["eval/mae_ba"], out["eval/mse_ba"] = translation_errors(f, y, ty_)
-      out["eval/identity_mae_ab"], out["eval/identity_mse_ab"] = translation_errors(
-          lambda v: v, x, tx_)
-      out["eval/identity_mae_ba"], out["eval/identity_mse_ba"] = translation_errors(
-          lambda v: v, y, ty_)
-    return out
+    return eval_metrics(*translators(state), batch, known=known)
 
   def sample_given(state, batch, key):
     del key

@@ -144,6 +144,7 @@ def make(config, image_shape) -> Experiment:
         state, ctx, schedule=schedule, generate=generate,
         denoise_from=jax.jit(denoise_from, static_argnums=3), inpaint=jax.jit(inpaint))
 
+  steps = schedule.num_timesteps if smp.sampler == "ancestral" else smp.ddim_steps
   return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    figures=figures)
+                    figures=figures, network_evals_per_sample=steps)
 

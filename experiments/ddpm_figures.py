@@ -13,6 +13,7 @@ import numpy as np
 from genjax import data as gdata
 from genjax import diffusion
 from genjax import viz
+from genjax.eval import evaluators
 from genjax.eval import likelihood
 from genjax.train.writers import read_metrics
 
@@ -88,7 +89,8 @@ def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
   n = cfg.sample.quality_num
   with cfg.unlocked():
     cfg.eval.fd_num_samples = n  # the real sets of the FD and its floor have n images too
-  quality = ctx.feature_net.quality_for(cfg) if ctx.feature_net is not None else None
+  quality = (evaluators.sample_quality_for(ctx.feature_net, cfg)
+             if ctx.feature_net is not None else None)
   runs = [("ddim", s) for s in DDIM_STEPS if s < T] + [("ddim", T), ("ancestral", T)]
   rows = []
   for name, steps in runs:

@@ -16,6 +16,8 @@ import numpy as np
 
 from genjax import data as gdata
 from genjax import viz
+from genjax.errors import ConfigError
+from genjax.eval import evaluators
 from genjax.eval import parzen
 from genjax.train.writers import read_metrics
 
@@ -23,6 +25,7 @@ from genjax.train.writers import read_metrics
 def make_all(ctx, *, generate, latent) -> list:
   """`generate(z) -> images in [-1, 1]`; `latent(key, n) -> z` from the prior."""
   cfg, out = ctx.config, ctx.figures_dir
+  check_parzen_held_out(cfg)  # Before the slow figures, not after them.
   keys = dict(zip(("grid", "pool", "interp", "noise", "parzen"), jax.random.split(ctx.key, 5)))
   u = viz.to_unit
   paths = []
@@ -33,7 +36,7 @@ def make_all(ctx, *, generate, latent) -> list:
   paths.append(samples_over_training(os.path.join(out, "samples_over_training.png"),
                                      os.path.join(ctx.workdir, "samples")))
 
-  train = gdata.load_split(cfg.data, "train")["image"]
+  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"]
   paths.append(nearest_neighbours(os.path.join(out, "nearest_neighbours.png"),
                                   pool[:48].reshape(8, 6, *pool.shape[1:]), train))
 
@@ -81,32 +84,31 @@ def _draw(generate, latent, key, n: int, batch: int):
 # --- Metrics ------------------------------------------------------------------------
 
 def mode_coverage(probs, min_fraction: float) -> dict:
-  """Classes generated and the entropy of the predicted-class histogram (nats).
+  """Classes generated and the entropy of the predicted-class histogram (nats)."""
+  return evaluators.class_coverage(probs, min_fraction)
 
-  A class counts as covered when at least `min_fraction` of the samples are classified
-  as it; a model that covers every class evenly has entropy log(num_classes).
-  """
-  probs = np.asarray(probs)
-  num_classes = probs.shape[1]
-  hist = np.bincount(np.argmax(probs, axis=1), minlength=num_classes) / len(probs)
-  nz = hist[hist > 0]
-  return {"classes_covered": int(np.sum(hist >= min_fraction)),
-          "num_classes": num_classes,
-          "entropy_nats": float(-np.sum(nz * np.log(nz))),
-          "max_entropy_nats": math.log(num_classes),
-          "histogram": [round(float(h), 4) for h in hist],
-          "num_samples": len(probs), "min_fraction": min_fraction}
+
+def check_parzen_held_out(cfg) -> None:
+  """Sigma must be chosen on images the model never trained on (nor the reference row's
+  centres, which are the training images)."""
+  valid, train = cfg.eval.parzen_valid_split, gdata.train_split(cfg.data)
+  sizes = gdata.split_sizes(cfg.data, gdata.shared_splits(valid, train))
+  if gdata.splits_overlap(valid, train, sizes):
+    raise ConfigError(f"eval.parzen_valid_split={valid!r} shares images with "
+                      f"data.train_split={train!r}; hold them out of training, "
+                      "e.g. train on 'train[:50000]' and validate on 'train[50000:]'.")
 
 
 def parzen_metrics(cfg, generate, latent, key) -> dict:
   """Table 1's estimate: sigma chosen on the validation split, mean ± s.e. on test, on
   pixels in [0, 1]; beside it the same estimate with the training images as the kernel
   centres, i.e. what the estimator gives a model that memorised the training set."""
+  check_parzen_held_out(cfg)
   _, fakes = _draw(generate, latent, key, cfg.eval.parzen_samples, cfg.sample.batch_size)
   fakes = viz.to_unit(fakes)
   valid = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.parzen_valid_split)["image"])
   test = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
-  train = viz.to_unit(gdata.load_split(cfg.data, "train")["image"])
+  train = viz.to_unit(gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"])
   sigmas = [float(s) for s in cfg.eval.parzen_sigmas]
   result = {}
   for name, centres in (("parzen", fakes), ("parzen_train_set", train)):

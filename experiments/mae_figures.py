@@ -79,8 +79,8 @@ def _features(features, params, images) -> np.ndarray:
 
 def _probe(path, cfg, params, random_params, features, test_x, test_y) -> str:
   """Linear-probe test accuracy on mean-pooled encoder features, train -> eval split."""
-  train = gdata.load_split(cfg.data, "train")
-  result = {"train_split": "train", "test_split": cfg.eval.split,
+  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
+  result = {"train_split": gdata.train_split(cfg.data), "test_split": cfg.eval.split,
             "num_train": int(len(train["label"])), "num_test": int(len(test_y))}
   for name, prm in (("mae", params), ("random_init", random_params)):
     result[f"probe_accuracy_{name}"] = linear_probe_accuracy(

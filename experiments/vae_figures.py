@@ -11,7 +11,9 @@ from genjax.train.writers import read_metrics
 from experiments import autoencoder_figures
 
 
-def make_all(state, ctx, *, encode, decode, reconstruct, sample) -> list:
+def make_all(state, ctx, *, encode, decode, reconstruct, sample,
+             metric_suffix: str = "") -> list:
+  """The paper's figures; `metric_suffix` ends the bounds' names (vae.metric_suffix)."""
   cfg = ctx.config
   params = state.ema_params
   test = gdata.load_split(cfg.data, cfg.eval.split)
@@ -53,7 +55,7 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample) -> list:
                           np.asarray(encode(params, x)), labels))
 
   paths.append(_bound_curve(os.path.join(out, "lower_bound.png"), ctx.workdir,
-                            cfg.data.batch_size))
+                            cfg.data.batch_size, metric_suffix))
   if ctx.feature_net is not None:
     # The VAE side of "an autoencoder is not generative": prior samples scored by the
     # same protocol as the autoencoders' decoded random codes.
@@ -85,18 +87,20 @@ def _scatter(path, z, labels) -> str:
   return path
 
 
-def _bound_curve(path, workdir, batch_size) -> str | None:
+def _bound_curve(path, workdir, batch_size, suffix: str = "") -> str | None:
   """The lower bound against training images seen, as the paper's Figure 2."""
   records = read_metrics(workdir)
   series = {}
   for key, label in (("train/elbo", "train (minibatch ELBO)"), ("eval/elbo", "test ELBO"),
                      ("eval/iw_nll", "test log p(x), IW estimate")):
-    pts = [(r["step"] * batch_size, -r[key] if key.endswith("nll") else r[key])
+    key += suffix
+    pts = [(r["step"] * batch_size, -r[key] if "nll" in key else r[key])
            for r in records if key in r]
     if pts:
       series[label] = tuple(zip(*pts))
   if not series:
     return None
-  return viz.line_plot(path, series, xlabel="training images seen", ylabel="nats per image",
+  unit = "nats per image" + (" (continuous density)" if suffix else "")
+  return viz.line_plot(path, series, xlabel="training images seen", ylabel=unit,
                        title="VAE lower bound", logx=True)
 

@@ -94,3 +94,37 @@ def line_plot(path: str, series: dict, *, xlabel: str, ylabel: str, title: str =
   fig.savefig(path)
   plt.close(fig)
   return path
+
+
+def labeled_rows(path: str, rows: dict, *, title: str = "", note: str = "") -> str:
+  """Rows of images in [0, 1], each titled by its key at the left: a figure that says
+  what every row is. Rows may differ in length and image size (each is scaled to one
+  row height); `note` goes under the rows (units, what the numbers mean)."""
+  if jax.process_index() != 0:
+    return path
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  grids = [make_grid(np.asarray(r), ncol=len(r)) for r in rows.values()]
+  width = max(g.shape[1] / g.shape[0] for g in grids)
+  fig, axes = plt.subplots(len(grids), 1, squeeze=False, dpi=120,
+                           figsize=(1.6 + 0.9 * width, 0.9 * len(grids) + 0.4 * bool(title)
+                                    + 0.3 * bool(note)))
+  for ax, label, grid in zip(axes[:, 0], rows, grids):
+    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest", extent=(0, grid.shape[1] / grid.shape[0], 0, 1))
+    ax.set_xlim(0, width)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+      side.set_visible(False)
+    ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+  if title:
+    fig.suptitle(title, fontsize=9)
+  if note:
+    fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7)
+  fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path

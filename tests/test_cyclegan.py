@@ -1,5 +1,7 @@
 """CycleGAN: the generator objective on hand-made inputs, each network moved only by its
 own objective, the pool inside the step, exact resume, and the paper configs on mock data."""
+from unittest import mock
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,8 +13,12 @@ from experiments import cyclegan
 from experiments.configs import cyclegan_digits, cyclegan_horse2zebra
 from genjax import data as gdata
 from genjax import image_pool
+from genjax.data import pipeline
+from genjax.data.digits_cycle import appearance
 from genjax.errors import ConfigError
 from genjax.nn.cyclegan import PatchDiscriminator, ResnetGenerator, patch_receptive_field
+from genjax.train import evaluation
+from genjax.train import mesh as mesh_lib
 from genjax.train.loop import train_and_evaluate
 from genjax.train.state import TrainState
 
@@ -118,6 +124,61 @@ def _tiny(tfds_dir, steps):
   c.train.eval_every = 0
   c.train.checkpoint_every = 100
   return c
+
+
+def _metrics_by_hand(g, f, x, y):
+  """Each domain's eval metrics over its distinct images, in float64."""
+  err = lambda d: (float(np.mean(np.abs(d))), float(np.mean(np.square(d))))
+  tx, ty = appearance.transform(x), appearance.inverse_transform(y)
+  out = {"eval/cycle_a": err(f(g(x)) - x)[0], "eval/cycle_b": err(g(f(y)) - y)[0]}
+  out["eval/mae_ab"], out["eval/mse_ab"] = err(g(x) - tx)
+  out["eval/mae_ba"], out["eval/mse_ba"] = err(f(y) - ty)
+  out["eval/identity_mae_ab"], out["eval/identity_mse_ab"] = err(x - tx)
+  out["eval/identity_mae_ba"], out["eval/identity_mse_ba"] = err(y - ty)
+  return out
+
+
+def _loop_means(batches, g, f, config):
+  """The loop's own averaging (evaluate_split) over hand-made paired batches."""
+  eval_fn = jax.jit(lambda state, batch, key: cyclegan.eval_metrics(g, f, batch,
+                                                                    known=True))
+  with mock.patch.object(gdata, "iterate_eval", lambda *a, **k: iter(batches)):
+    return evaluation.evaluate_split(eval_fn, None, config, mesh_lib.make_mesh(),
+                                     key=jax.random.key(0), split="testA,testB")
+
+
+@pytest.mark.parametrize("n_a, n_b", [(3, 7), (7, 2)])
+def test_eval_counts_each_hand_made_image_once(n_a, n_b):
+  # The pass of max(n_a, n_b) rows repeats the shorter domain's images, some more often
+  # than others. Constant images make any repeat visible in every metric.
+  x = np.linspace(-0.9, 0.8, n_a)[:, None, None, None] * np.ones((n_a, 8, 8, 1))
+  y = np.linspace(-0.5, 0.95, n_b)[:, None, None, None] * np.ones((n_b, 8, 8, 1))
+  g, f = (lambda v: 0.5 * v), (lambda v: v * v - 0.3)
+  total = max(n_a, n_b)
+  rows = lambda d, p: {"image": d[p % len(d)].astype(np.float32),
+                       "label": np.zeros(len(p), np.int32)}
+  batches = [pipeline.paired_rows(rows(x, p), rows(y, p), p, sizes=(n_a, n_b),
+                                  total=total, batch=4)
+             for p in (np.arange(0, 4), np.arange(4, total))]  # the second is padded
+  got = _loop_means(batches, g, f, cyclegan_digits.get_config("smoke"))
+  want = _metrics_by_hand(g, f, x, y)
+  assert set(got) == set(want)
+  for k, v in want.items():
+    np.testing.assert_allclose(got[k], v, rtol=1e-5, err_msg=k)
+
+
+def test_paired_eval_batches_weigh_each_domain_once(tfds_dir):
+  # The real pass: 150 A images against 673 B ones, so A's repeat four and a half times.
+  c = _tiny(tfds_dir, steps=1)
+  c.data.eval_batch_size = 100
+  split = "testA,trainB"
+  g, f = (lambda v: 0.5 * v), (lambda v: v * v - 0.3)
+  batches = list(gdata.iterate_eval(c.data, split))
+  got = _loop_means(batches, g, f, c)
+  x, y = (gdata.load_split(c.data, s)["image"].astype(np.float64) for s in split.split(","))
+  assert (len(x), len(y)) == (150, 673)
+  for k, v in _metrics_by_hand(g, f, x, y).items():
+    np.testing.assert_allclose(got[k], v, rtol=1e-5, err_msg=k)
 
 
 def test_stopped_and_resumed_run_equals_unstopped_one(tfds_dir, tmp_path):

@@ -94,6 +94,14 @@ def test_process_shares_are_disjoint_and_cover(make_cfg):
   assert seen == _keys(everything)
 
 
+def test_train_iterator_reads_only_the_train_split(make_cfg):
+  # The held-out rest of "train" must never reach a training batch.
+  cfg = make_cfg(batch_size=40, train_split="train[:40]")
+  first = data.load_split(cfg, "train[:40]")["image"]
+  epochs = [b["image"] for b in _take(data.make_train_iterator(cfg, seed=4), 2)]
+  assert all(_keys(e) == _keys(first) for e in epochs)
+
+
 def test_epochs_are_reshuffled_and_deterministic(make_cfg):
   cfg = make_cfg(batch_size=449)  # 1347 = 3 * 449: one epoch, 3 batches.
   epochs = [np.concatenate([b["image"] for b in _take(it, 3)])

@@ -14,6 +14,7 @@ from experiments import gan
 from experiments import gan_figures
 from experiments.configs import dcgan_digits
 from experiments.configs import gan_digits
+from genjax.errors import ConfigError
 from genjax.eval.feature_net import FeatureNet
 from genjax.train.experiment import FigureContext
 from genjax.train.loop import train_and_evaluate
@@ -150,6 +151,18 @@ def test_mode_coverage_by_hand():
   np.testing.assert_allclose(m["entropy_nats"],
                              -(0.5 * math.log(0.5) + 0.49 * math.log(0.49)
                                + 0.01 * math.log(0.01)))
+
+
+def test_parzen_sigma_is_never_chosen_on_training_images(tfds_dir):
+  c = _config()
+  c.data.data_dir = tfds_dir
+  c.data.name = "digits"
+  c.eval.parzen_valid_split = "train[1000:]"
+  # Refused before any sampling: generate and latent are never called.
+  with pytest.raises(ConfigError, match="parzen_valid_split='train.1000:.' shares images"):
+    gan_figures.parzen_metrics(c, None, None, None)
+  c.data.train_split = "train[:1000]"
+  gan_figures.check_parzen_held_out(c)
 
 
 def test_resumes_exactly_and_draws_its_figures(tfds_dir, tmp_path):

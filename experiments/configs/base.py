@@ -14,6 +14,7 @@ def get_base_config() -> ml_collections.ConfigDict:
 
   c.data = ml_collections.ConfigDict(dict(
       name="digits/28x28",   # any TFDS catalog name (with /config), or our embedded digits
+      train_split="train",   # the split training reads (e.g. "train[:50000]" to hold out the rest)
       data_dir="",           # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
       batch_size=128,        # global, over all devices and processes
       eval_batch_size=100,
@@ -54,6 +55,18 @@ def get_base_config() -> ml_collections.ConfigDict:
       # config (file:arg) under experiments/configs that trains the feature network
       feature_net="classifier_digits",
       feature_net_dir="",    # "" = <data_dir>/genjax_feature_nets/<feature_net>
+  ))
+  # The metrics, each an evaluator of genjax/eval/evaluators.py. `every`: 0 = on
+  # train.eval_every, N > 0 = every N steps, < 0 = only on a finished workdir
+  # (launch.reproduce, launch.compare).
+  c.evals = ml_collections.ConfigDict(dict(
+      # the family's eval_step over eval.split (ELBO, NLL and bits/dim, bounds, ...)
+      split_means=dict(type="split_means", every=0),
+      # Fréchet distance, precision/recall (k = 3), classes covered, each with its
+      # real-vs-real floor, on eval.fd_num_samples samples and the feature network
+      sample_quality=dict(type="sample_quality", every=0, k=3),
+      # images/s at a fixed batch and network evaluations per image
+      sampling_speed=dict(type="sampling_speed", every=-1, batch=100, repeats=3),
   ))
   c.parallel = ml_collections.ConfigDict(dict(
       # Multi-process runs: "" and 1 mean single-process. On SLURM or Cloud TPU set

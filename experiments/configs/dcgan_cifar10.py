@@ -17,6 +17,7 @@ def get_config(arg=None):
   args = base.parse_arg(arg, VARIANTS)
   c = gan_digits.get_config(",".join(sorted(args - {"smoke"})) or None)
   c.data.name = "cifar10"
+  c.data.train_split = "train[:45000]"  # the rest choose the Parzen sigma
   c.data.batch_size = 128
   c.model.architecture = "dcgan"
   c.model.g_channels = (512, 256, 128)
@@ -30,7 +31,7 @@ def get_config(arg=None):
   # No CIFAR-10 feature network ships with genjax: no Fréchet distance, no mode coverage.
   c.eval.feature_net = ""
   c.eval.fd_num_samples = 0
-  c.eval.parzen_valid_split = "train[45000:]"  # CIFAR-10 has no validation split
+  c.eval.parzen_valid_split = "train[45000:]"  # CIFAR-10 has no validation split: held out
   if "smoke" in args:
     base.smoke(c)
     gan_digits.smoke_figure_metrics(c)

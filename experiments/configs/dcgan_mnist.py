@@ -16,11 +16,12 @@ def get_config(arg=None):
   args = base.parse_arg(arg, VARIANTS)
   c = gan_digits.get_config(",".join(sorted(args - {"smoke"})) or None)
   c.data.name = "mnist"
+  c.data.train_split = "train[:50000]"  # the rest choose the Parzen sigma
   c.data.batch_size = 128
   c.model.architecture = "dcgan"
   c.model.g_channels = (256, 128)
   c.model.d_channels = (64, 128)
-  c.train.num_steps = 50_000   # about 100 epochs of 60k images
+  c.train.num_steps = 50_000   # about 128 epochs of 50k images
   c.train.log_every = 200
   c.train.eval_every = 10_000
   c.train.sample_every = 5000
@@ -28,7 +29,7 @@ def get_config(arg=None):
   c.train.ema_decay = 0.0      # the paper averages no parameters
   c.eval.fd_num_samples = 10_000
   c.eval.feature_net = "classifier_mnist"
-  c.eval.parzen_valid_split = "train[50000:]"  # MNIST has no validation split
+  c.eval.parzen_valid_split = "train[50000:]"  # MNIST has no validation split: held out
   if "smoke" in args:
     base.smoke(c)
     gan_digits.smoke_figure_metrics(c)

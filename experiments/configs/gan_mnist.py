@@ -4,8 +4,8 @@ of 240 units x 5 pieces with dropout 0.5 before every layer (the paper's code ke
 of the inputs) to one logit; minibatch 100, k = 1 D step per G step. The paper trained
 with SGD and momentum; here both networks use Adam 2e-4, beta1 0.5 (Radford et al.'s
 settings, those of the digits runs). Not trained on this machine (no MNIST here).
-The Parzen estimate uses 10k samples and sigma chosen on the held-out train[50000:]
-images, as Table 1 (MNIST: 225 ± 2 nats).
+Training reads train[:50000]; the Parzen estimate uses 10k samples and sigma chosen on the
+held-out train[50000:] images, as Table 1 (MNIST: 225 ± 2 nats).
 
 Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
@@ -20,6 +20,7 @@ def get_config(arg=None):
   args = base.parse_arg(arg, VARIANTS)
   c = gan_digits.get_config(",".join(sorted(args - {"smoke"})) or None)
   c.data.name = "mnist"
+  c.data.train_split = "train[:50000]"  # the rest choose the Parzen sigma
   c.data.batch_size = 100
   c.model.g_hidden = (1200, 1200)
   c.model.d_hidden = (240, 240)

@@ -23,7 +23,8 @@ def get_config(arg=None):
   c.data.batch_size = 100
   c.data.eval_batch_size = 100
   c.model = ml_collections.ConfigDict(dict(
-      backbone="mlp", latent_dim=latent, hidden=(500,), channels=(32, 64), activation="tanh"))
+      backbone="mlp", latent_dim=latent, hidden=(500,), channels=(32, 64), activation="tanh",
+      num_mix=5))  # for objective.likelihood="logistic_mixture" (see vae_digits.py)
   c.objective = ml_collections.ConfigDict(dict(
       likelihood="bernoulli", beta=1.0,
       iw_samples=5000, iw_batch=500))  # k = 5000 as Burda et al. evaluate log p(x)

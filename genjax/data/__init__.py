@@ -8,6 +8,7 @@ from genjax.data.pipeline import iterate_eval
 from genjax.data.pipeline import load_split
 from genjax.data.pipeline import make_train_iterator
 from genjax.data.pipeline import PAIR_SEP
+from genjax.data.pipeline import split_sizes
 from genjax.data.sources import DataSpec
 from genjax.data.sources import DatasetError
 from genjax.data.sources import check_domains
@@ -15,6 +16,9 @@ from genjax.data.sources import dataset_info
 from genjax.data.sources import mock_catalog
 from genjax.data.sources import open_source
 from genjax.data.sources import resolve_data_dir
+from genjax.data.splits import shared_splits
+from genjax.data.splits import splits_overlap
+from genjax.data.splits import train_split
 
 __all__ = [
     "DataSpec",
@@ -29,4 +33,8 @@ __all__ = [
     "mock_catalog",
     "open_source",
     "resolve_data_dir",
+    "shared_splits",
+    "split_sizes",
+    "splits_overlap",
+    "train_split",
 ]

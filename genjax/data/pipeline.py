@@ -24,6 +24,7 @@ from PIL import Image
 from genjax.data.sources import DatasetError, DataSpec, dataset_info
 from genjax.data.sources import open_source
 from genjax.data.sources import check_domains
+from genjax.data.splits import train_split
 
 Batch = dict[str, np.ndarray]
 
@@ -134,9 +135,10 @@ def _check(cfg):
 
 def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
                         process_index: int = 0, process_count: int = 1,
-                        split: str = "train") -> grain.DatasetIterator:
+                        split: str | None = None) -> grain.DatasetIterator:
   """Endless batches of this process's share, reshuffled every epoch.
 
+  Reads `split`, by default cfg.train_split (two domains read cfg.domains).
   Yields {'image': float32 [B, H, W, C] in [-1, 1], 'label': int32 [B]} with
   B = cfg.batch_size // process_count; a batch may span two epochs. Save and
   restore it with grain.checkpoint.CheckpointSave/CheckpointRestore.
@@ -147,6 +149,7 @@ def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
   _check(cfg)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
+  split = split or train_split(cfg)
   raw_batch = _shuffled_batches(cfg, split, spec, shuffle_words=(_SHUFFLE, seed),
                                 process_index=process_index,
                                 process_count=process_count, batch=batch)
@@ -205,6 +208,14 @@ def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
 
   ds = grain.MapDataset.range(num_batches).map(make_batch)
   return iter(ds.to_iter_dataset(_READ))
+
+
+def split_sizes(cfg: ml_collections.ConfigDict, names) -> dict[str, int]:
+  """The number of records of each named split (a whole split, no slice)."""
+  known = _spec(cfg).num_examples
+  # Sizes are only known once prepared (and not under mock_catalog): count the records.
+  return {n: known[n] if n in known else len(open_source(
+      cfg.name, n, cfg.data_dir or None, download=cfg.download)) for n in names}
 
 
 def load_split(cfg: ml_collections.ConfigDict, split: str,
@@ -297,7 +308,8 @@ def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: in
 
   The pass covers max(|A|, |B|) positions; the shorter split starts again from its
   first record, so every unmasked row pairs two real images ('mask_a' and 'mask_b'
-  are 0 on those repeats, for callers that want each image counted once).
+  are 0 on those repeats, for callers that want each image counted once; see
+  `paired_rows` for 'weight_a' and 'weight_b').
   """
   del seed  # Nothing random: binarize='dynamic' is refused for two domains.
   _check(cfg)
@@ -316,14 +328,28 @@ def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: in
     positions = share[k * batch:(k + 1) * batch]
     a = _finish(cfg, spec, read_a(positions % n_a), None)
     b = _finish(cfg, spec, read_b(positions % n_b), None)
-    out = _pair(a, b)
-    out["mask_a"] = (positions < n_a).astype(np.float32)
-    out["mask_b"] = (positions < n_b).astype(np.float32)
-    pad = batch - len(positions)
-    out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1))
-           for k, v in out.items()}
-    out["mask"] = (np.arange(batch) < len(positions)).astype(np.float32)
-    return out
+    return paired_rows(a, b, positions, sizes=(n_a, n_b), total=total, batch=batch)
 
   ds = grain.MapDataset.range(num_batches).map(make_batch)
   return iter(ds.to_iter_dataset(_READ))
+
+
+def paired_rows(a: Batch, b: Batch, positions: np.ndarray, *, sizes: tuple[int, int],
+                total: int, batch: int) -> Batch:
+  """One paired eval batch from A's and B's records at `positions` (mod their sizes).
+
+  'mask' is 0 on padding rows; 'mask_a' ('mask_b') is 1 where the row holds A's (B's)
+  record for the first time in the pass of `total` positions. 'weight_a' is mask_a
+  times total / (A's records in the pass), so the mean of weight_a * v over the pass's
+  real rows, the loop's mean, is the mean of v over A's images, each once; 'weight_b'
+  likewise.
+  """
+  out = _pair(a, b)
+  for d, n in zip("ab", sizes):
+    first = (positions < n).astype(np.float32)
+    out[f"mask_{d}"] = first
+    out[f"weight_{d}"] = first * np.float32(total / min(n, total))
+  pad = batch - len(positions)
+  out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1)) for k, v in out.items()}
+  out["mask"] = (np.arange(batch) < len(positions)).astype(np.float32)
+  return out

@@ -1,9 +1,7 @@
 """A trained classifier as the feature space of sample-quality metrics.
 
-Loads the classifier a workdir holds (its config.json and newest checkpoint), and turns
-it into the Fréchet distance between generated and real images, reported beside its
-floor: the distance between two sets of *real* images of the same size, which is what
-finite samples alone cost.
+Loads the classifier a workdir holds (its config.json and newest checkpoint); the
+metrics computed on its features are in genjax/eval/evaluators.py (SampleQuality).
 """
 import dataclasses
 import os
@@ -15,7 +13,6 @@ import numpy as np
 
 from genjax import data as gdata
 from genjax.errors import CheckpointError
-from genjax.eval import frechet
 from genjax.nn.classifier import Classifier
 from genjax.train.checkpoint import load_trained
 from genjax.train.writers import read_metrics
@@ -48,33 +45,6 @@ class FeatureNet:
 
   def features(self, images) -> np.ndarray:
     return self.outputs(images)[1]
-
-  def quality_for(self, config) -> "SampleQuality":
-    """Reference statistics from the config's own dataset, un-binarised."""
-    data_cfg = config.data.copy_and_resolve_references()
-    with data_cfg.unlocked():
-      data_cfg.binarize = "none"
-    n = config.eval.fd_num_samples
-    real = gdata.load_split(data_cfg, config.eval.split, max_examples=n)["image"]
-    other = gdata.load_split(data_cfg, "train", max_examples=len(real))["image"]
-    return SampleQuality(self, self.features(real), self.features(other))
-
-
-class SampleQuality:
-  """Fréchet distance of generated images to a fixed real set, with its real-vs-real floor."""
-
-  def __init__(self, net: FeatureNet, real_features, other_real_features):
-    self.net = net
-    self.n = len(real_features)
-    self.real_stats = frechet.gaussian_stats(real_features)
-    self.floor = frechet.frechet_distance(*frechet.gaussian_stats(other_real_features),
-                                          *self.real_stats)
-
-  def metrics(self, generated) -> dict:
-    fd = frechet.frechet_distance(
-        *frechet.gaussian_stats(self.net.features(generated[:self.n])), *self.real_stats)
-    key = f"eval/fd_{self.net.name}"
-    return {key: fd, key + "_floor": self.floor}
 
 
 def load_feature_net(workdir: str, name: str) -> FeatureNet:

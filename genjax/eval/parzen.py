@@ -36,7 +36,11 @@ def _log_kernel_sums(x, samples, sigmas, chunk: int):
 
   def body(acc, chunk_in):
     gc, vc = chunk_in
-    d2 = jnp.maximum(xx[:, None] - 2.0 * x @ gc.T + jnp.sum(jnp.square(gc), 1)[None], 0.0)
+    # Full float32: TF32 (GPU) or bf16 passes (TPU) in x.g cancel against |x|^2 + |g|^2
+    # and move the log-likelihood by nats, since it scales the error by 1 / (2 sigma^2).
+    xg = jnp.matmul(x, gc.T, precision=jax.lax.Precision.HIGHEST,
+                    preferred_element_type=jnp.float32)
+    d2 = jnp.maximum(xx[:, None] - 2.0 * xg + jnp.sum(jnp.square(gc), 1)[None], 0.0)
     d2 = jnp.where(vc[None], d2, jnp.inf)
     part = jax.nn.logsumexp(-d2[None] * inv[:, None, None], axis=-1)
     return jnp.logaddexp(acc, part), None

@@ -12,8 +12,9 @@ from genjax.nn.mlp import ACTIVATIONS, MLP
 class VAE(nn.Module):
   """encode(x) -> (mean, logvar) of q(z|x); decode(z) -> decoder parameters per pixel.
 
-  The decoder emits `out_params` values per image channel: 1 (Bernoulli logits) or 2
-  (Gaussian mean and log-variance), stacked on the channel axis.
+  The decoder emits `out_params` values per image channel, stacked on the channel axis:
+  1 (Bernoulli logits), 2 (Gaussian mean and log-variance) or the K parameters of an
+  8-bit sub-pixel distribution (genjax/subpixel.py).
   """
   image_shape: Sequence[int]
   latent_dim: int = 2

@@ -39,5 +39,12 @@ class Experiment:
   # [R, B, H, W, C] in [-1, 1] (a conditional model: CycleGAN's R = 6 rows x, G(x),
   # F(G(x)), y, F(y), G(F(y))); launch.sample calls it on test images.
   sample_given: Optional[Callable[[State, Batch, jax.Array], jax.Array]] = None
-  # (state, FigureContext) -> None; runs outside jit, writes PNGs into figures_dir.
-  figures: Optional[Callable[[State, FigureContext], None]] = None
+  # (state, FigureContext) -> the paths it wrote into figures_dir (PNGs, and JSON of
+  # what a picture shows); runs outside jit.
+  figures: Optional[Callable[[State, FigureContext], list]] = None
+  # What sample quality compares samples with: True when `sample` draws binarised
+  # images (an autoregressive Bernoulli model), so the real images are binarised too.
+  binary_samples: bool = False
+  # Sequential network evaluations `sample` makes per image (1 for a GAN or VAE
+  # decoder, T or S for diffusion, one per sub-pixel for an autoregressive model).
+  network_evals_per_sample: int = 1

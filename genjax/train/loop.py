@@ -8,7 +8,7 @@ import numpy as np
 from genjax import data as gdata
 from genjax import viz
 from genjax.errors import ConfigError, TrainingDiverged
-from genjax.train import evaluation
+from genjax.eval import evaluators as evaluators_lib
 from genjax.train import mesh as mesh_lib
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.experiment import Experiment
@@ -48,6 +48,23 @@ def restore_latest(experiment: Experiment, config, workdir: str, mesh=None):
   finally:
     ckpt.close()
   return restored
+
+
+def evaluate_checkpoint(experiment: Experiment, config, workdir: str, *, feature_net=None,
+                        names=None):
+  """(step, metrics) of config.evals (or those `names`) on workdir's newest checkpoint:
+  the loop's evaluators, their code path and keys, run on a finished workdir."""
+  mesh = mesh_lib.make_mesh()
+  restored = restore_latest(experiment, config, workdir, mesh)
+  if restored is None:
+    raise ConfigError(f"{workdir} holds no checkpoint to evaluate.")
+  step, state = restored
+  evaluators = evaluators_lib.from_config(evaluators_lib.EvalContext(
+      experiment=experiment, config=config, mesh=mesh, key=_keys(config.seed)["eval"],
+      feature_net=feature_net))
+  if names is not None:
+    evaluators = [e for e in evaluators if e.name in names]
+  return step, evaluators_lib.run_all(evaluators, state)
 
 
 def _say(message: str) -> None:
@@ -114,7 +131,9 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
     _write_config(config, workdir, step)
 
   step_fn = make_step_fn(experiment, mesh, keys["train"])
-  eval_fn = evaluation.make_eval_fn(experiment, mesh)
+  evaluators = evaluators_lib.from_config(evaluators_lib.EvalContext(
+      experiment=experiment, config=config, mesh=mesh, key=keys["eval"],
+      feature_net=feature_net))
   sample_fn = (jax.jit(experiment.sample, static_argnums=2, out_shardings=repl)
                if experiment.sample else None)
   # XLA:CPU's collectives deadlock when emulated devices outnumber cores unless every
@@ -123,9 +142,10 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   block_each_step = (jax.default_backend() == "cpu"
                      and jax.local_device_count() > (os.cpu_count() or 1))
 
-  writer = MetricWriter(workdir, enabled=lead)
+  # A resumed run rewrites what the interrupted one logged after this checkpoint, so
+  # every step's metrics are in the record exactly once.
+  writer = MetricWriter(workdir, enabled=lead, resume_step=step)
   progress = Progress(step, tc.num_steps, enabled=lead)
-  quality = None
   pending: list = []
   last_eval: dict = {}
 
@@ -139,20 +159,12 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
     _check_finite(step, means, ckpt)
     return means
 
-  def run_eval(step):
-    nonlocal quality
-    metrics = evaluation.evaluate_split(eval_fn, state, config, mesh, key=keys["eval"],
-                                        split=config.eval.split)
-    if feature_net is not None and sample_fn is not None and config.eval.fd_num_samples > 0:
-      if quality is None:
-        quality = feature_net.quality_for(config)
-      fake = evaluation.draw_samples(sample_fn, state, keys["eval"],
-                                     config.eval.fd_num_samples, config.sample.batch_size)
-      metrics.update(quality.metrics(fake))
-    return metrics
-
   def save(step):
-    flush(step)  # Never checkpoint a state that has already diverged.
+    # The steps since the last log line are logged now (never dropped), and a state
+    # that has already diverged is never checkpointed.
+    means = flush(step)
+    if means:
+      writer.scalars(step, means)
     ckpt.save(step, state, train_iter)
 
   try:
@@ -172,8 +184,10 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
         writer.scalars(step, means)
         progress.print(step, means)
         progress.restart_clock(step)
-      if tc.eval_every and (step % tc.eval_every == 0 or step == tc.num_steps):
-        last_eval = run_eval(step)
+      due = [e for e in evaluators
+             if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
+      if due:
+        last_eval = evaluators_lib.run_all(due, state)
         writer.scalars(step, last_eval)
         progress.print(step, last_eval, timing=False)
         progress.restart_clock(step)
@@ -191,7 +205,7 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
         _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
         break
     if not last_eval and step >= tc.num_steps and tc.eval_every:
-      last_eval = run_eval(step)
+      last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
   finally:
     ckpt.close()
     writer.close()

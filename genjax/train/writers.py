@@ -13,15 +13,22 @@ import numpy as np
 
 class MetricWriter:
 
-  def __init__(self, workdir: str, *, enabled: bool = True):
+  def __init__(self, workdir: str, *, enabled: bool = True, resume_step: int | None = None):
+    """`resume_step`: the step a run restarts from; what an interrupted run logged after
+    it is dropped (metrics.jsonl) or purged (TensorBoard), since it will be logged again."""
     self.enabled = enabled
     self._tb = None
     self._jsonl = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
       os.makedirs(workdir, exist_ok=True)
-      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
-      self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", encoding="utf-8")
+      path = os.path.join(workdir, "metrics.jsonl")
+      purge = None
+      if resume_step is not None:
+        _drop_after(path, resume_step)
+        purge = resume_step + 1
+      self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), purge_step=purge)
+      self._jsonl = open(path, "a", encoding="utf-8")
 
   def scalars(self, step: int, metrics: dict) -> None:
     if not self.enabled:
@@ -43,6 +50,28 @@ class MetricWriter:
     if self.enabled:
       self._tb.close()
       self._jsonl.close()
+
+
+def _drop_after(path: str, step: int) -> None:
+  """Rewrites metrics.jsonl without its records after `step` (atomically)."""
+  if not os.path.exists(path):
+    return
+  with open(path, encoding="utf-8") as f:
+    lines = [line for line in f if line.strip()]
+  kept = [line for line in lines if _step_of(line) <= step]
+  if len(kept) == len(lines):
+    return
+  tmp = path + ".tmp"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.writelines(kept)
+  os.replace(tmp, path)
+
+
+def _step_of(line: str) -> float:
+  try:
+    return json.loads(line).get("step", 0)
+  except json.JSONDecodeError:  # a line torn by the crash: logged again after resume
+    return float("inf")
 
 
 def read_metrics(workdir: str) -> list[dict]:
