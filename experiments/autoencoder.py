@@ -10,6 +10,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from genjax import config_checks as checks
 from genjax import corruption as corruption_lib
 from genjax import losses
 from genjax.errors import ConfigError
@@ -57,9 +58,10 @@ def _check(config):
                       f"not {m.output_activation!r}.")
   if m.code_dim <= 0:
     raise ConfigError(f"model.code_dim must be positive, not {m.code_dim}.")
-  if obj.sparsity_weight < 0 or obj.sparsity_threshold < 0:
-    raise ConfigError("objective.sparsity_weight and objective.sparsity_threshold must be >= 0.")
+  for name in ("sparsity_weight", "sparsity_threshold"):
+    checks.real(f"objective.{name}", obj[name], 0)
   for prefix in ("", "eval_"):
+    checks.real(f"objective.{prefix}corruption_level", obj[prefix + "corruption_level"])
     try:
       corruption_lib.check(obj[prefix + "corruption"], obj[prefix + "corruption_level"])
     except ValueError as e:
@@ -69,6 +71,9 @@ def _check(config):
 def make(config, image_shape) -> Experiment:
   _check(config)
   m, obj = config.model, config.objective
+  if m.backbone == "conv":
+    common.halvings("model.channels",
+                    common.int_tuple(config, "model.channels", non_empty=True), image_shape)
   model = Autoencoder(image_shape=tuple(image_shape), code_dim=m.code_dim, backbone=m.backbone,
                       hidden=common.int_tuple(config, "model.hidden"),
                       channels=common.int_tuple(config, "model.channels"),

@@ -16,6 +16,7 @@ from genjax import data as gdata
 from genjax import viz
 from genjax.eval import frechet
 from genjax.eval.probe import linear_probe_accuracy
+from experiments.figure_helpers import one_per_class
 
 
 def make_all(state, ctx, *, init, encode, decode) -> list:
@@ -29,16 +30,19 @@ def make_all(state, ctx, *, init, encode, decode) -> list:
   u = viz.to_unit
   paths = []
 
-  idx = _one_per_class(labels, per_class=2)
-  paths.append(viz.save_rows(os.path.join(out, "reconstructions.png"),
-                             [u(x[idx]), u(decode(params, encode(params, x[idx])))]))
+  idx = one_per_class(labels, per_class=2)
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "reconstructions.png"),
+      {"test input": u(x[idx]), "reconstruction": u(decode(params, encode(params, x[idx])))}))
 
   # The eval corruption (the DAE's training corruption in its config), so the figures of
   # every variant show the same noisy inputs.
   noisy = corruption_lib.corrupt(jax.random.fold_in(ctx.key, 0), jnp.asarray(x[idx]),
                                  obj.eval_corruption, obj.eval_corruption_level)
-  paths.append(viz.save_rows(os.path.join(out, "denoising.png"),
-                             [u(noisy), u(decode(params, encode(params, noisy))), u(x[idx])]))
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "denoising.png"),
+      {f"corrupted input\n({obj.eval_corruption}, {obj.eval_corruption_level:g})": u(noisy),
+       "reconstruction": u(decode(params, encode(params, noisy))), "clean input": u(x[idx])}))
 
   train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
   train_codes = _batched(lambda v: encode(params, v), train["image"])
@@ -118,21 +122,22 @@ def write_not_generative(ctx, *, encode, decode) -> list:
   _say("Not generative (confidence, Fréchet distance to test digits): " + "; ".join(
       f"{k} {v['confidence']:.3f}, {v['fd']:.1f}" for k, v in report.items()
       if isinstance(v, dict)))
-  rows = [viz.to_unit(decode_gaussian(decode, mu, cov, jax.random.fold_in(ctx.key, 2), 12))
-          for mu, cov in gaussians.values()]
+  titles = {"standard_normal": "decoded codes\nz ~ N(0, I)" + (
+                ", the prior" if cfg.family == "vae" else ""),
+            "fitted_gaussian": "decoded codes z ~ Gaussian\nfitted to training codes"}
+  rows = {f"{titles[name]}\n(confidence {report[name]['confidence']:.2f})":
+          viz.to_unit(decode_gaussian(decode, mu, cov, jax.random.fold_in(ctx.key, 2), 12))
+          for name, (mu, cov) in gaussians.items()}
+  note = (f"confidence: the digit classifier's mean top class probability over "
+          f"{report['n']} decoded images; real digits "
+          f"{report['real_train_digits']['confidence']:.2f}, noise about 0.1")
   return [_write_json(os.path.join(ctx.figures_dir, "not_generative.json"), report),
-          viz.save_rows(os.path.join(ctx.figures_dir, "not_generative.png"), rows)]
+          viz.labeled_rows(os.path.join(ctx.figures_dir, "not_generative.png"), rows,
+                           title=f"{cfg.family}: random codes decoded", note=note)]
 
 
 def _batched(fn, x, batch: int = 500) -> np.ndarray:
   return np.concatenate([np.asarray(fn(x[i:i + batch])) for i in range(0, len(x), batch)])
-
-
-def _one_per_class(labels, per_class: int) -> np.ndarray:
-  picked = []
-  for c in range(10):
-    picked.extend(np.flatnonzero(labels == c)[:per_class].tolist())
-  return np.asarray(picked)
 
 
 def _write_json(path, obj) -> str:

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax import autoregressive as ar
+from genjax import config_checks as checks
 from genjax import subpixel
 from genjax.errors import ConfigError
 from genjax.eval import likelihood
@@ -40,6 +41,8 @@ def make_dist(m):
   num_mix = m.get("num_mix", 5)  # absent from workdirs written before the mixture existed
   if m.likelihood == "logistic_mixture" and num_mix <= 0:
     raise ConfigError(f"model.num_mix must be positive, not {num_mix}.")
+  if m.likelihood == "logistic_mixture":
+    checks.width("model.num_mix", num_mix)  # it widens the masked output layer
   return subpixel.make(m.likelihood, num_mix)
 
 
@@ -54,6 +57,11 @@ def build_model(config, image_shape):
       raise ConfigError(f"model.{name} must be positive, not {m[name]}.")
   if m.first_kernel % 2 == 0 or m.kernel % 2 == 0:
     raise ConfigError("model.first_kernel and model.kernel must be odd.")
+  checks.depth("model.num_layers", m.num_layers)
+  for name in ("hidden", "head_hidden"):
+    checks.width(f"model.{name}", m[name])
+  if m.conditional:
+    checks.integer("model.num_classes", m.num_classes, 1)
   colors = image_shape[-1]
   if m.hidden % colors:
     raise ConfigError(f"model.hidden={m.hidden} must be a multiple of the {colors} colour "
@@ -120,10 +128,14 @@ def make(config, image_shape) -> Experiment:
   def sample(state, key, n):
     return sampler(state.ema_params, key, n, label=labels_for(n))
 
+  def sample_class(state, key, labels):
+    return sampler(state.ema_params, key, labels.shape[0], label=labels)
+
   def figures(state, ctx):
     return autoregressive_figures.make_all(
         state, ctx, sampler=sampler, conditional=m.conditional, num_classes=m.num_classes)
 
   return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
+                    sample_class=sample_class if m.conditional else None,
                     figures=figures, binary_samples=m.likelihood == "bernoulli",
                     network_evals_per_sample=math.prod(image_shape))

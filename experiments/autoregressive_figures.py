@@ -1,7 +1,10 @@
 """Figures of a trained autoregressive model: samples, completions of test images whose
-bottom half is hidden (PixelRNN's Figure 1 layout: occluded, completions, original),
-one row per class for a class-conditional model, the NLL curves, and for dynamically
-binarised data the floor no model can beat (binarization_floor.json)."""
+bottom half is hidden (PixelRNN's Figure 1: occluded, completions, original, here as
+labelled rows), one row per class for a class-conditional model, the NLL curves, and for
+dynamically binarised data the floor no model can beat (binarization_floor.json).
+
+How often a class-conditional sample is of the class it was drawn for is the evaluator
+`class_accuracy` (genjax/eval/evaluators.py), logged with the run's other metrics."""
 import json
 import os
 
@@ -13,7 +16,7 @@ from genjax import autoregressive as ar
 from genjax import data as gdata
 from genjax import viz
 from genjax.eval import likelihood
-from genjax.train.writers import read_metrics
+from experiments.figure_helpers import metric_curves, one_per_class
 
 NUM_COMPLETIONS = 3
 
@@ -32,7 +35,7 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
                              u(run(params, k_samples, 100, label=labels)), ncol=10))
 
   test = gdata.load_split(cfg.data, cfg.eval.split)
-  idx = _one_per_class(test["label"])
+  idx = one_per_class(test["label"])
   x, y = test["image"][idx], test["label"][idx]
   h = x.shape[1]
   start = ar.first_hidden(x.shape[1:], h // 2)
@@ -42,43 +45,27 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
   done = np.asarray(done).reshape((len(x), NUM_COMPLETIONS) + x.shape[1:])
   occluded = x.copy()
   occluded[:, h // 2:] = 0.0  # mid-grey: hidden
-  rows = np.concatenate([occluded[:, None], done, x[:, None]], axis=1)
-  paths.append(viz.save_grid(os.path.join(out, "completions.png"),
-                             u(rows.reshape((-1,) + x.shape[1:])), ncol=NUM_COMPLETIONS + 2))
+  rows = {"bottom half hidden": u(occluded)}
+  rows.update({f"completion {i + 1}": u(done[:, i]) for i in range(NUM_COMPLETIONS)})
+  rows["original"] = u(x)
+  paths.append(viz.labeled_rows(os.path.join(out, "completions.png"), rows,
+                                title="the model completes the hidden bottom half"))
 
   if conditional:
     per = 10
     labels = jnp.repeat(jnp.arange(num_classes, dtype=jnp.int32), per)
-    drawn = run(params, k_classes, len(labels), label=labels)
-    paths.append(viz.save_grid(os.path.join(out, "class_conditional.png"), u(drawn), ncol=per))
-    from experiments import feature_net  # pylint: disable=import-outside-toplevel
-    net = feature_net.for_figures(ctx)
-    if net is not None:
-      paths.append(_class_accuracy(os.path.join(out, "class_conditional.json"), net,
-                                   np.asarray(drawn), np.asarray(labels), test))
+    drawn = np.asarray(run(params, k_classes, len(labels), label=labels))
+    paths.append(viz.labeled_rows(
+        os.path.join(out, "class_conditional.png"),
+        {f"drawn for class {c}": u(drawn[c * per:(c + 1) * per]) for c in range(num_classes)}))
 
-  paths.append(_nll_curve(os.path.join(out, "nll.png"), ctx.workdir))
+  paths.append(metric_curves(os.path.join(out, "nll.png"), ctx.workdir,
+                             {"train/loss": "train NLL", "eval/nll": "test NLL"},
+                             ylabel="NLL (nats per image)",
+                             title="exact negative log-likelihood"))
   if cfg.data.binarize == "dynamic":
     paths.append(_binarization_floor(os.path.join(out, "binarization_floor.json"), cfg))
   return [p for p in paths if p]
-
-
-def _class_accuracy(path, net, drawn, labels, test) -> str:
-  """How often the digit classifier names the class a sample was drawn for; the same
-  classifier on real test digits, prepared as the training data was, is the reference."""
-  said = lambda x: np.argmax(net.outputs(x)[0], axis=-1)
-  result = {"num_samples": int(len(drawn)),
-            "requested_class_accuracy": float(np.mean(said(drawn) == labels)),
-            "test_digits_accuracy": float(np.mean(said(test["image"]) == test["label"])),
-            "num_test_digits": int(len(test["image"]))}
-  with open(path, "w", encoding="utf-8") as f:
-    json.dump(result, f, indent=2)
-  return path
-
-
-def _one_per_class(labels) -> np.ndarray:
-  picked = [np.flatnonzero(labels == c)[:1] for c in range(10)]
-  return np.concatenate(picked)
 
 
 def _binarization_floor(path, cfg) -> str:
@@ -94,16 +81,3 @@ def _binarization_floor(path, cfg) -> str:
   with open(path, "w", encoding="utf-8") as f:
     json.dump(floor, f, indent=2)
   return path
-
-
-def _nll_curve(path, workdir) -> str | None:
-  records = read_metrics(workdir)
-  series = {}
-  for key, label in (("train/loss", "train NLL"), ("eval/nll", "test NLL")):
-    pts = [(r["step"], r[key]) for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if not series:
-    return None
-  return viz.line_plot(path, series, xlabel="step", ylabel="nats per image",
-                       title="exact negative log-likelihood")

@@ -8,6 +8,8 @@ that is empty, the baseline the pre-training is worth measuring against)."""
 import jax
 import jax.numpy as jnp
 
+from genjax import config_checks as checks
+from genjax import data as gdata
 from genjax import losses
 from genjax.errors import CheckpointError, ConfigError
 from genjax.nn.classifier import Classifier
@@ -28,9 +30,12 @@ def make_model(config, image_shape):
   if backbone not in BACKBONES:
     raise ConfigError(f"model.backbone must be one of {BACKBONES}, not {backbone!r}.")
   dtype = common.compute_dtype(config)
+  checks.integer("model.num_classes", m.num_classes, 1)
   if backbone == "mae":
+    mae.check_model(m.mae, image_shape, "model.mae")
     return ViTClassifier(mae=mae.make_model(m.mae, image_shape, dtype),
                          num_classes=m.num_classes)
+  checks.integer("model.feature_dim", m.feature_dim, 1)
   return Classifier(num_classes=m.num_classes, channels=common.int_tuple(config, "model.channels"),
                     feature_dim=m.feature_dim, dtype=dtype)
 
@@ -62,8 +67,17 @@ def cross_entropy_loss(apply_fn, params, batch, key):
   return jnp.mean(nll), {"accuracy": jnp.argmax(logits, -1) == batch["label"]}
 
 
+def _check_classes(config) -> None:
+  # Labels at or above num_classes would be one-hot as all zeros: a silently wrong loss.
+  spec = gdata.dataset_info(config.data.name, config.data.data_dir or None)
+  if spec.num_classes and config.model.num_classes < spec.num_classes:
+    raise ConfigError(f"model.num_classes={config.model.num_classes} is fewer than the "
+                      f"{spec.num_classes} classes of '{spec.name}'.")
+
+
 def make(config, image_shape) -> Experiment:
   model = make_model(config, image_shape)
+  _check_classes(config)
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, *a, **kw: model.apply({"params": p}, *a, **kw)
   pretrained = pretrained_encoder(config)

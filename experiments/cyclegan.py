@@ -11,6 +11,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from genjax import config_checks as checks
 from genjax import data as gdata
 from genjax import image_pool
 from genjax import losses
@@ -132,14 +133,28 @@ def has_ground_truth(config) -> bool:
   return config.data.name.split("/")[0] == "digits_cycle"
 
 
+def patch_scores_side(side: int, num_layers: int) -> int:
+  """Side of PatchDiscriminator's score map on side x side images: 4x4 convolutions with
+  padding 1, as genjax/nn/cyclegan.py stacks them."""
+  strides = [2] + [2 if n < num_layers else 1 for n in range(1, num_layers + 1)] + [1]
+  for stride in strides:
+    side = (side - 2) // stride + 1
+  return side
+
+
 def _check(config):
   obj = config.objective
   if obj.gan_loss not in losses.GAN_LOSSES:
     raise ConfigError(f"objective.gan_loss must be one of {losses.GAN_LOSSES}, "
                       f"not {obj.gan_loss!r}.")
-  for name in ("lambda_cycle", "lambda_identity", "pool_size"):
-    if obj[name] < 0:
-      raise ConfigError(f"objective.{name} must be non-negative, not {obj[name]}.")
+  for name in ("lambda_cycle", "lambda_identity"):
+    checks.real(f"objective.{name}", obj[name], 0)
+  checks.integer("objective.pool_size", obj.pool_size, 0)
+  m = config.model
+  for name in ("gen_features", "disc_features"):
+    checks.integer(f"model.{name}", m[name], 1)
+  for name in ("gen_blocks", "disc_layers"):
+    checks.integer(f"model.{name}", m[name], 0, checks.MAX_DEPTH)
   if len(tuple(config.data.domains)) != 2:
     raise ConfigError("CycleGAN needs two domains: set data.domains to two train splits, "
                       "e.g. ('trainA', 'trainB').")
@@ -160,6 +175,12 @@ def make(config, image_shape) -> Experiment:
   if image_shape[0] % 4 or image_shape[1] % 4:
     raise ConfigError(f"CycleGAN's generator needs image sides divisible by 4, not "
                       f"{tuple(image_shape[:2])}: set data.image_size.")
+  side = min(image_shape[0], image_shape[1])
+  if patch_scores_side(side, m.disc_layers) < 1:
+    fit = max((n for n in range(m.disc_layers) if patch_scores_side(side, n) >= 1),
+              default=0)
+    raise ConfigError(f"model.disc_layers={m.disc_layers} leaves no patch scores of "
+                      f"{side}x{side} images; at most {fit} layers fit.")
   nets = {"generator": generator, "discriminator": discriminator}
   apply_fn = lambda p, x, *, net: nets[net].apply({"params": p}, x)
   tx = make_optimizer(config.optim, config.train.num_steps)

@@ -10,10 +10,11 @@ import numpy as np
 from genjax import data as gdata
 from genjax import viz
 from genjax.data.digits_cycle import appearance
-from genjax.train import writers
+from experiments.figure_helpers import metric_curves
 
 _ROWS = 8
-_CURVES = ("train/adv_G", "train/adv_F", "train/loss_D_X", "train/loss_D_Y", "train/cycle")
+_CURVES = {k: k.removeprefix("train/") for k in ("train/adv_G", "train/adv_F", "train/loss_D_X",
+                                                  "train/loss_D_Y", "train/cycle")}
 
 
 def make_all(state, ctx, *, translate, known: bool) -> list:
@@ -39,27 +40,22 @@ def _translate_all(state, translate, xa, xb, key, chunk: int = 100):
 def translation_rows(state, ctx, translate, test_a, test_b, known: bool) -> list:
   n = min(_ROWS, len(test_a), len(test_b))
   x, gx, fgx, y, fy, gfy = _translate_all(state, translate, test_a[:n], test_b[:n], ctx.key)
-  a_rows, b_rows = [x, gx, fgx], [y, fy, gfy]
+  a_rows = {"x (test, domain A)": x, "G(x): into B": gx}
+  b_rows = {"y (test, domain B)": y, "F(y): into A": fy}
   if known:  # The ground truth under the translation: x, G(x), T(x), F(G(x)).
-    a_rows.insert(2, appearance.transform(x))
-    b_rows.insert(2, appearance.inverse_transform(y))
-  return [viz.save_rows(os.path.join(ctx.figures_dir, name), [viz.to_unit(r) for r in rows])
+    a_rows["T(x): true translation"] = appearance.transform(x)
+    b_rows["T⁻¹(y): true translation"] = appearance.inverse_transform(y)
+  a_rows["F(G(x)): back to A"], b_rows["G(F(y)): back to B"] = fgx, gfy
+  return [viz.labeled_rows(os.path.join(ctx.figures_dir, name),
+                           {k: viz.to_unit(r) for k, r in rows.items()})
           for name, rows in (("translate_a_to_b.png", a_rows), ("translate_b_to_a.png", b_rows))]
 
 
 def loss_curves(ctx):
-  records = writers.read_metrics(ctx.workdir)
-  series = {}
-  for name in _CURVES:
-    pts = [(r["step"], r[name]) for r in records if name in r]
-    if pts:
-      steps, values = zip(*pts)
-      series[name.removeprefix("train/")] = (steps, values)
-  if not series:
-    return None
-  return viz.line_plot(os.path.join(ctx.figures_dir, "losses.png"), series,
-                       xlabel="step", ylabel="loss (LSGAN; cycle = mean L1)",
-                       title="CycleGAN losses")
+  kind = ctx.config.objective.gan_loss
+  return metric_curves(os.path.join(ctx.figures_dir, "losses.png"), ctx.workdir, _CURVES,
+                       ylabel=f"loss (adversarial: {kind}, mean per D patch;\n"
+                              "cycle: mean L1 per pixel)", title="CycleGAN losses")
 
 
 def _errors(pred, target) -> dict:

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from genjax import config_checks as checks
 from genjax import diffusion
 from genjax.errors import ConfigError
 from genjax.eval import likelihood
@@ -18,6 +19,7 @@ from experiments import common
 from experiments import ddpm_figures
 
 SAMPLERS = ("ancestral", "ddim")
+MAX_TIMESTEPS = 100_000
 
 
 def random_flip(key, x):
@@ -61,6 +63,19 @@ def _check(config, image_shape):
                       f"not {obj.var_type!r}.")
   if obj.num_timesteps < 2:
     raise ConfigError(f"objective.num_timesteps must be at least 2, not {obj.num_timesteps}.")
+  # The schedule's tables and every bound evaluation grow with T (Ho et al.: 1000).
+  checks.integer("objective.num_timesteps", obj.num_timesteps, 2, MAX_TIMESTEPS)
+  checks.integer("objective.vlb_chunk", obj.vlb_chunk, 1)
+  if obj.schedule == "linear":
+    for name in ("beta_start", "beta_end"):
+      checks.real(f"objective.{name}", obj[name], 0, 1, low_open=True, high_open=True)
+  checks.real("sample.ddim_eta", s.ddim_eta, 0)
+  if "quality_num" in s:
+    checks.integer("sample.quality_num", s.quality_num, 1)
+  # The timestep embedding needs two frequencies at least, so four channels.
+  checks.integer("model.ch", m.ch, 4)
+  checks.integer("model.norm_groups", m.norm_groups, 1)
+  checks.depth("model.num_res_blocks", m.num_res_blocks)
   if obj.num_timesteps % obj.vlb_chunk:
     raise ConfigError(f"objective.vlb_chunk ({obj.vlb_chunk}) must divide "
                       f"objective.num_timesteps ({obj.num_timesteps}).")
@@ -69,7 +84,7 @@ def _check(config, image_shape):
   if not 1 <= s.ddim_steps <= obj.num_timesteps:
     raise ConfigError(f"sample.ddim_steps must be in 1..{obj.num_timesteps}, "
                       f"not {s.ddim_steps}.")
-  mult = common.int_tuple(config, "model.ch_mult")
+  mult = common.int_tuple(config, "model.ch_mult", non_empty=True)
   for k in mult:
     if (m.ch * k) % m.norm_groups:
       raise ConfigError(f"model.norm_groups ({m.norm_groups}) must divide every width "

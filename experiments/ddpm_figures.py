@@ -15,7 +15,7 @@ from genjax import diffusion
 from genjax import viz
 from genjax.eval import evaluators
 from genjax.eval import likelihood
-from genjax.train.writers import read_metrics
+from experiments.figure_helpers import has_every_class, metric_curves, one_per_class
 
 DDIM_STEPS = (10, 20, 50, 100)
 
@@ -46,15 +46,20 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   # Figure 6: x̂_0 predicted from x_t along one reverse chain, at 10 times and the end.
   final, path = sampler("ancestral", return_path=True)(params, keys["progressive"], 8)
   picks = np.linspace(0, T - 1, 10).round().astype(int)
-  rows = [np.concatenate([u(path[picks, i]), u(final[i][None])]) for i in range(8)]
-  paths.append(viz.save_rows(os.path.join(out, "progressive.png"), rows))
+  rows = {f"chain {i + 1}": np.concatenate([u(path[picks, i]), u(final[i][None])])
+          for i in range(8)}
+  times = ", ".join(str(T - int(p)) for p in picks)
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "progressive.png"), rows, title="progressive generation",
+      note=f"left to right: x̂₀ predicted from x_t at t = {times}; last, the sample x₀"))
 
   # Figure 8: diffuse two test digits to t, mix linearly, denoise with the same noise.
   t_mix = max(1, T // 2)
-  first = _one_per_class(labels)
+  first = one_per_class(labels)
+  every_class = has_every_class(labels)  # else the pairs are of the first ten images
   pairs = [(0, 1), (3, 8), (4, 9), (2, 7), (5, 6)]
   lams = np.linspace(0.0, 1.0, 9, dtype=np.float32)
-  rows = []
+  rows = {}
   for j, (a, b) in enumerate(pairs):
     k_a, k_b, k_rev = jax.random.split(jax.random.fold_in(keys["interp"], j), 3)
     x0 = x[[first[a], first[b]]]
@@ -64,8 +69,12 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
     mixed = (1 - lams)[:, None, None, None] * xt[0] + lams[:, None, None, None] * xt[1]
     # One reverse noise for the whole row: rows differ only by λ (the paper fixes it too).
     dec = jax.vmap(lambda m: denoise_from(params, k_rev, m[None], t_mix)[0])(mixed)
-    rows.append(np.concatenate([u(x0[:1]), u(dec), u(x0[1:])]))
-  paths.append(viz.save_rows(os.path.join(out, "interpolation.png"), rows))
+    name = f"classes {a} and {b}" if every_class else f"test images {a + 1} and {b + 1}"
+    rows[name] = np.concatenate([u(x0[:1]), u(dec), u(x0[1:])])
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "interpolation.png"), rows, title=f"interpolation in x_t, t = {t_mix}",
+      note="ends: the two test images; between, denoised: (1 − λ) x_t(left) + λ x_t(right), "
+           "λ = 0 … 1"))
 
   # Inpainting: the lower half of one test digit per class is generated, 4 times.
   x0 = likelihood.from_bins(likelihood.to_bins(jnp.asarray(x[first])))
@@ -74,11 +83,16 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   completions = [inpaint(params, jax.random.fold_in(keys["inpaint"], i), x0,
                          mask.astype(jnp.float32)) for i in range(4)]
   masked = jnp.where(mask, x0, 0.0)
-  paths.append(viz.save_rows(os.path.join(out, "inpainting.png"),
-                             [u(masked)] + [u(c) for c in completions] + [u(x0)]))
+  rows = {"top half given": u(masked)}
+  rows.update({f"inpainted {i + 1}": u(c) for i, c in enumerate(completions)})
+  rows["original"] = u(x0)
+  paths.append(viz.labeled_rows(os.path.join(out, "inpainting.png"), rows))
 
   paths += _steps_vs_quality(out, ctx, params, keys["quality"], sampler, T)
-  curve = _loss_curve(os.path.join(out, "loss.png"), ctx.workdir)
+  curve = metric_curves(os.path.join(out, "loss.png"), ctx.workdir,
+                        {"train/loss": "L_simple (train minibatch)"},
+                        ylabel="squared error of ε, mean per pixel", title="DDPM training loss",
+                        logx=True)
   return [p for p in paths + [curve] if p]
 
 
@@ -123,19 +137,3 @@ def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
     with open(os.path.join(out, "steps_vs_quality.md"), "w", encoding="utf-8") as f:
       f.write(table + "\n")
   return [os.path.join(out, "steps_vs_quality.json"), os.path.join(out, "steps_vs_quality.md")]
-
-
-def _one_per_class(labels) -> np.ndarray:
-  """One test image per digit class; the first ten images where there are no such labels."""
-  if len(np.unique(labels)) < 10:
-    return np.arange(10)
-  return np.asarray([np.flatnonzero(labels == c)[0] for c in range(10)])
-
-
-def _loss_curve(path, workdir) -> str | None:
-  records = [r for r in read_metrics(workdir) if "train/loss" in r]
-  if not records:
-    return None
-  return viz.line_plot(path, {"L_simple (train minibatch)": (
-      [r["step"] for r in records], [r["train/loss"] for r in records])},
-      xlabel="step", ylabel="mean squared error of ε", title="DDPM training loss", logx=True)

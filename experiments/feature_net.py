@@ -5,6 +5,7 @@ import os
 import jax
 
 from genjax import data as gdata
+from genjax.errors import ConfigError
 from genjax.eval.feature_net import FeatureNet, load_feature_net
 from genjax.train import multihost
 from genjax.train.loop import train_and_evaluate
@@ -17,6 +18,27 @@ def feature_net_dir(config) -> str:
                       "genjax_feature_nets", config.eval.feature_net.replace(":", "_"))
 
 
+def net_config(config):
+  """The config that trains `config`'s feature network, or None when it has none."""
+  if not config.eval.feature_net or config.eval.fd_num_samples <= 0:
+    return None
+  value = config.eval.feature_net
+  module, _, arg = value.partition(":")
+  try:
+    get_config = importlib.import_module(f"experiments.configs.{module}").get_config
+  except (ImportError, AttributeError, ValueError, TypeError):
+    raise ConfigError(f"eval.feature_net={value!r} names no config of experiments/configs "
+                      "(such as 'classifier_digits').") from None
+  try:
+    net_cfg = get_config(arg)
+  except ValueError as e:  # an unknown variant after the colon
+    raise ConfigError(f"eval.feature_net={value!r}: {e}") from None
+  if net_cfg.family != "classifier":
+    raise ConfigError(f"eval.feature_net={value!r} is a {net_cfg.family!r} config, not a "
+                      "classifier's.")
+  return net_cfg
+
+
 def ensure_feature_net(config) -> FeatureNet | None:
   """Loads the configured classifier, training it first (through the same loop) if needed.
 
@@ -25,15 +47,14 @@ def ensure_feature_net(config) -> FeatureNet | None:
   parallel over all of them) and all read it, and an error on any process is the same
   one sentence on every process.
   """
-  if not config.eval.feature_net or config.eval.fd_num_samples <= 0:
+  net_cfg = net_config(config)  # a bad name fails here, before anything trains
+  if net_cfg is None:
     return None
   import experiments  # pylint: disable=import-outside-toplevel
   workdir = feature_net_dir(config)
-  module, _, arg = config.eval.feature_net.partition(":")
-  name = module.removeprefix("classifier_")
+  name = config.eval.feature_net.partition(":")[0].removeprefix("classifier_")
 
   def train_if_missing():
-    net_cfg = importlib.import_module(f"experiments.configs.{module}").get_config(arg)
     net_cfg.data.data_dir = config.data.data_dir
     if multihost.process_zero_decides(_finished(workdir, net_cfg.train.num_steps)):
       return
@@ -52,11 +73,3 @@ def ensure_feature_net(config) -> FeatureNet | None:
 
 def _finished(workdir: str, num_steps: int) -> bool:
   return os.path.isdir(os.path.join(workdir, "checkpoints", str(num_steps)))
-
-
-def for_figures(ctx) -> FeatureNet | None:
-  """The feature net a figure function should use: the one the loop passed, else (as
-  when launch.reproduce runs on its own) the run's configured classifier."""
-  if ctx.feature_net is not None or not ctx.config.eval.feature_net:
-    return ctx.feature_net
-  return ensure_feature_net(ctx.config)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from genjax import config_checks as checks
 from genjax import losses
 from genjax.errors import ConfigError
 from genjax.nn import gan as gan_nn
@@ -92,6 +93,12 @@ def _check(config):
     raise ConfigError(f"model.latent_dim must be positive, not {m.latent_dim}.")
   if not 0.0 <= m.d_dropout < 1.0:
     raise ConfigError(f"model.d_dropout must be in [0, 1), not {m.d_dropout}.")
+  if m.architecture == "mlp":
+    common.activation("model.g_activation", m.g_activation)
+    common.activation("model.d_activation", m.d_activation)
+    checks.integer("model.d_maxout_pieces", m.d_maxout_pieces, 1)
+  else:
+    checks.real("model.bn_momentum", m.bn_momentum, 0, 1)
 
 
 def build_networks(config, image_shape):
@@ -105,11 +112,8 @@ def build_networks(config, image_shape):
                                    activation=m.d_activation, maxout_pieces=m.d_maxout_pieces,
                                    dropout_rate=m.d_dropout, dtype=dtype)
   else:
-    g_ch = common.int_tuple(config, "model.g_channels")
-    h, w, _ = image_shape
-    if h % 2 ** len(g_ch) or w % 2 ** len(g_ch):
-      raise ConfigError(f"model.g_channels has {len(g_ch)} entries, so the image size "
-                        f"({h}x{w}) must be divisible by {2 ** len(g_ch)}.")
+    g_ch = common.int_tuple(config, "model.g_channels", non_empty=True)
+    common.halvings("model.g_channels", g_ch, image_shape)
     gen = gan_nn.DCGANGenerator(image_shape=tuple(image_shape), channels=g_ch,
                                 bn_momentum=m.bn_momentum, dtype=dtype)
     disc = gan_nn.DCGANDiscriminator(channels=common.int_tuple(config, "model.d_channels"),
@@ -140,7 +144,7 @@ def make(config, image_shape) -> Experiment:
   k = int(obj.d_steps)
   gen, disc = build_networks(config, image_shape)
   tx_g = make_optimizer(config.optim, tc.num_steps)
-  tx_d = make_optimizer(config.optim_disc, tc.num_steps * k)
+  tx_d = make_optimizer(config.optim_disc, tc.num_steps * k, "optim_disc")
   g_apply = functools.partial(_apply, gen)
   d_apply = functools.partial(_apply, disc)
   d_loss_fn = functools.partial(discriminator_objective, d_apply, kind=obj.discriminator_loss)
@@ -211,8 +215,9 @@ def make(config, image_shape) -> Experiment:
   def figures(state, ctx):
     g = state["gen"]
     return gan_figures.make_all(
-        ctx, generate=jax.jit(lambda z: generate(g.ema_params, g.model_state, z)),
-        latent=jax.jit(latent, static_argnums=1))
+        state, ctx, generate=jax.jit(lambda z: generate(g.ema_params, g.model_state, z)),
+        latent=jax.jit(latent, static_argnums=1),
+        d_is_probability=obj.discriminator_loss in _PROBABILISTIC)
 
   return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
                     figures=figures)

@@ -19,11 +19,14 @@ from genjax import viz
 from genjax.errors import ConfigError
 from genjax.eval import evaluators
 from genjax.eval import parzen
-from genjax.train.writers import read_metrics
+from experiments.figure_helpers import metric_curves
 
 
-def make_all(ctx, *, generate, latent) -> list:
-  """`generate(z) -> images in [-1, 1]`; `latent(key, n) -> z` from the prior."""
+def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
+  """`generate(z) -> images in [-1, 1]` and `latent(key, n) -> z` from the prior close
+  over `state`; `d_is_probability`: whether D's outputs are sigma(logit), as for the
+  cross-entropy losses."""
+  del state
   cfg, out = ctx.config, ctx.figures_dir
   check_parzen_held_out(cfg)  # Before the slow figures, not after them.
   keys = dict(zip(("grid", "pool", "interp", "noise", "parzen"), jax.random.split(ctx.key, 5)))
@@ -48,8 +51,7 @@ def make_all(ctx, *, generate, latent) -> list:
 
   metrics = {"step": ctx.step}
   metrics.update(parzen_metrics(cfg, generate, latent, keys["parzen"]))
-  from experiments import feature_net  # pylint: disable=import-outside-toplevel
-  net = feature_net.for_figures(ctx)
+  net = ctx.feature_net
   if net is not None:
     probs = net.outputs(pool)[0]
     metrics["mode_coverage"] = mode_coverage(probs, cfg.eval.mode_min_fraction)
@@ -61,7 +63,8 @@ def make_all(ctx, *, generate, latent) -> list:
     if arith_path:
       paths.append(arith_path)
       metrics["latent_arithmetic"] = arith
-  paths.extend(training_curves(out, ctx.workdir))
+  paths.extend(training_curves(out, ctx.workdir, cfg.objective.discriminator_loss,
+                               d_is_probability))
 
   if jax.process_index() == 0:
     with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
@@ -145,10 +148,16 @@ def samples_over_training(path, samples_dir, per_row: int = 10, max_rows: int = 
     return None
   if len(files) > max_rows:
     files = [files[i] for i in np.linspace(0, len(files) - 1, max_rows).round().astype(int)]
-  rows = [np.load(f)["images"][:per_row] for f in files]
-  if any(len(r) < per_row for r in rows):
+  rows = {_step_label(f): np.load(f)["images"][:per_row] for f in files}
+  if any(len(r) < per_row for r in rows.values()):
     return None
-  return viz.save_rows(path, rows)
+  return viz.labeled_rows(path, rows, title="samples over training")
+
+
+def _step_label(npz_path: str) -> str:
+  """samples/step_0000500.npz -> "step 500"."""
+  name = os.path.splitext(os.path.basename(npz_path))[0]
+  return f"step {int(name.removeprefix('step_'))}"
 
 
 def nearest_neighbours(path, samples, train):
@@ -200,50 +209,40 @@ def latent_arithmetic(path, generate, net, z, images, probs, key, *, source=None
   targets = targets[:max_targets]
   if not targets:
     return None, None
-  rows, numbers = [], []
+  rows, numbers = {}, []
   for c, (_, thin_c) in targets:
     result = src[0] - src[1] + thin_c
     noise = np.asarray(jax.random.uniform(jax.random.fold_in(key, c), (4, z.shape[1]),
                                           minval=-0.25, maxval=0.25))
     zs = np.stack([src[0], src[1], thin_c, result, *(result + noise)]).astype(np.float32)
     out = np.asarray(generate(zs))
-    rows.append(viz.to_unit(out))
+    rows[f"target class {c}"] = viz.to_unit(out)
     p_out = net.outputs(out[3:])[0]
     unit = viz.to_unit(out).reshape(len(out), -1).mean(1)
     numbers.append({"source_class": source, "target_class": c,
                     "ink_thin_target": float(unit[2]), "ink_result": float(unit[3]),
                     "ink_result_with_noise": float(unit[4:].mean()),
                     "p_target_class_result": float(p_out[:, c].mean())})
-  return viz.save_rows(path, rows), numbers
+  note = (f"left to right: G of z̄(thick {source}), z̄(thin {source}), z̄(thin target); "
+          "G of the result z̄(thick) − z̄(thin) + z̄(thin target); result + noise ±0.25, 4 times")
+  title = f"latent arithmetic: the ink of class {source} given to others"
+  return viz.labeled_rows(path, rows, title=title, note=note), numbers
 
 
-def training_curves(out, workdir) -> list:
-  records = read_metrics(workdir)
-  paths = []
-  series = {}
-  for key, label in (("train/d_loss", "D loss"), ("train/g_loss", "G loss")):
-    pts = [(r["step"], r[key]) for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if series:
-    paths.append(viz.line_plot(os.path.join(out, "losses.png"), series, xlabel="step",
-                               ylabel="loss", title="discriminator and generator losses"))
-  series = {}
-  for key, label in (("train/g_grad_norm", "|grad G|"), ("train/d_grad_norm", "|grad D|")):
-    pts = [(r["step"], math.log10(max(r[key], 1e-12))) for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if series:
-    paths.append(viz.line_plot(os.path.join(out, "grad_norms.png"), series, xlabel="step",
-                               ylabel="log10 gradient norm",
-                               title="gradient norms (G's vanishes when it saturates)"))
-  series = {}
-  for key, label in (("train/d_real", "D(x)"), ("train/d_fake", "D(G(z))")):
-    pts = [(r["step"], r[key]) for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if series:
-    paths.append(viz.line_plot(os.path.join(out, "discriminator_outputs.png"), series,
-                               xlabel="step", ylabel="mean D output",
-                               title="D on real and generated images"))
-  return paths
+def training_curves(out, workdir, discriminator_loss: str, d_is_probability: bool) -> list:
+  loss_unit = "nats per image" if d_is_probability else f"{discriminator_loss}, per image"
+  d_unit = "probability of real, σ(logit)" if d_is_probability else "raw output"
+  log_norm = lambda v: math.log10(max(v, 1e-12))
+  curves = [
+      ("losses.png", {"train/d_loss": "D loss", "train/g_loss": "G loss"},
+       f"loss ({loss_unit})", "discriminator and generator losses"),
+      ("grad_norms.png", {"train/g_grad_norm": ("|grad G|", log_norm),
+                          "train/d_grad_norm": ("|grad D|", log_norm)},
+       "log10 gradient norm\n(L2 over all parameters)",
+       "gradient norms (G's vanishes when it saturates)"),
+      ("discriminator_outputs.png", {"train/d_real": "D(x)", "train/d_fake": "D(G(z))"},
+       f"mean D output\n({d_unit})", "D on real and generated images"),
+  ]
+  paths = [metric_curves(os.path.join(out, name), workdir, keys, ylabel=ylabel, title=title)
+           for name, keys, ylabel, title in curves]
+  return [p for p in paths if p]

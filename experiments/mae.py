@@ -6,6 +6,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from genjax import config_checks as checks
 from genjax import patches as P
 from genjax.errors import ConfigError
 from genjax.nn.vit import MAE
@@ -54,23 +55,36 @@ def to_pixels(pred, images, patch_size: int, norm_pix_loss: bool):
   return pred * std + mean
 
 
-def _check(config, image_shape):
-  m, obj = config.model, config.objective
+def check_model(m, image_shape, section: str = "model") -> tuple[int, int]:
+  """The patch grid of model settings `m` (the config section named `section`), or one
+  clear error; shared with the classifier that fine-tunes this encoder."""
+  checks.integer(f"{section}.patch_size", m.patch_size, 1)
   try:
     grid = P.grid_shape(image_shape, m.patch_size)
-    keep = P.num_kept(grid[0] * grid[1], obj.mask_ratio)
   except ValueError as e:
-    raise ConfigError(f"model.patch_size / objective.mask_ratio: {e}") from None
-  for name, width, heads in (("model.width", m.width, m.num_heads),
-                             ("model.decoder_width", m.decoder_width, m.decoder_heads)):
+    raise ConfigError(f"{section}.patch_size: {e}") from None
+  for name, width, heads in (("width", m.width, m.num_heads),
+                             ("decoder_width", m.decoder_width, m.decoder_heads)):
+    checks.width(f"{section}.{name}", width)
     if width % 4:
-      raise ConfigError(f"{name} must be divisible by 4 for the 2-D sin-cos position "
-                        f"embedding, not {width}.")
-    if heads <= 0 or width % heads:
-      raise ConfigError(f"{name}={width} must be a multiple of its number of heads ({heads}).")
-  if m.depth <= 0 or m.decoder_depth <= 0:
-    raise ConfigError("model.depth and model.decoder_depth must be positive.")
-  return keep
+      raise ConfigError(f"{section}.{name} must be divisible by 4 for the 2-D sin-cos "
+                        f"position embedding, not {width}.")
+    if not isinstance(heads, int) or heads <= 0 or width % heads:
+      raise ConfigError(f"{section}.{name}={width} must be a multiple of its number of "
+                        f"heads ({heads}).")
+  for name in ("depth", "decoder_depth"):
+    checks.depth(f"{section}.{name}", m[name])
+  checks.real(f"{section}.mlp_ratio", m.mlp_ratio, 0, low_open=True)
+  return grid
+
+
+def _check(config, image_shape):
+  grid = check_model(config.model, image_shape)
+  ratio = checks.real("objective.mask_ratio", config.objective.mask_ratio, 0, 1)
+  try:
+    return P.num_kept(grid[0] * grid[1], ratio)
+  except ValueError as e:
+    raise ConfigError(f"objective.mask_ratio: {e}") from None
 
 
 def make_model(m, image_shape, dtype) -> MAE:

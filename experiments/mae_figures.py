@@ -11,7 +11,7 @@ from genjax import data as gdata
 from genjax import patches as P
 from genjax import viz
 from genjax.eval.probe import linear_probe_accuracy
-from genjax.train.writers import read_metrics
+from experiments.figure_helpers import metric_curves, one_per_class
 
 _FEATURE_BATCH = 500
 _TEST_RATIOS = (0.75, 0.85, 0.95)  # Figure 4: one 0.75 model, heavier masks
@@ -24,23 +24,35 @@ def make_all(state, ctx, *, keep, init_params, reconstruct, features) -> list:
   x, labels = test["image"], test["label"]
   p = cfg.model.patch_size
   out = ctx.figures_dir
-  idx = _one_per_class(labels, per_class=2)
+  idx = one_per_class(labels, per_class=2)
   paths = []
 
-  rows = _masked_rows(x[idx], reconstruct(params, x[idx], ctx.key, keep), p)
-  paths.append(viz.save_rows(os.path.join(out, "reconstructions.png"),
-                             [viz.to_unit(r) for r in rows + [x[idx]]]))
-
   n = int(np.prod(P.grid_shape(x.shape[1:], p)))
-  rows = []
+  trained = 1.0 - keep / n
+  masked, pasted = _masked_rows(x[idx], reconstruct(params, x[idx], ctx.key, keep), p)
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "reconstructions.png"),
+      {f"input, {trained:.0%} of\npatches masked": viz.to_unit(masked),
+       "reconstruction": viz.to_unit(pasted), "original": viz.to_unit(x[idx])},
+      note="the reconstruction shows the visible patches as they were"))
+
+  rows = {}
   for i, ratio in enumerate(_TEST_RATIOS):
     k = P.num_kept(n, ratio)
-    rows += _masked_rows(x[idx], reconstruct(params, x[idx], jax.random.fold_in(ctx.key, i),
-                                             k), p)
-  paths.append(viz.save_rows(os.path.join(out, "mask_ratios.png"),
-                             [viz.to_unit(r) for r in rows + [x[idx]]]))
+    masked, pasted = _masked_rows(
+        x[idx], reconstruct(params, x[idx], jax.random.fold_in(ctx.key, i), k), p)
+    rows[f"{1 - k / n:.0%} masked"] = viz.to_unit(masked)
+    rows[f"reconstruction\n({1 - k / n:.0%} masked)"] = viz.to_unit(pasted)
+  rows["original"] = viz.to_unit(x[idx])
+  paths.append(viz.labeled_rows(os.path.join(out, "mask_ratios.png"), rows,
+                                title=f"one model trained at {trained:.0%} masked, "
+                                      "under heavier masks"))
 
-  paths.append(_loss_curve(os.path.join(out, "loss.png"), ctx.workdir))
+  paths.append(metric_curves(os.path.join(out, "loss.png"), ctx.workdir,
+                             {"train/loss": "train (masked-patch MSE)",
+                              "eval/loss": "test (masked-patch MSE)"},
+                             ylabel=_loss_unit(cfg), title="MAE reconstruction loss",
+                             logx=True))
   paths.append(_probe(os.path.join(out, "probe.json"), cfg, params,
                       init_params(jax.random.fold_in(ctx.key, 1)), features,
                       x, labels))
@@ -58,13 +70,6 @@ def _masked_rows(x, recon, patch_size):
   masked = P.unpatchify(target * (1 - m), patch_size, grid, c)
   pasted = P.unpatchify(target * (1 - m) + pred * m, patch_size, grid, c)
   return [np.asarray(masked), np.clip(np.asarray(pasted), -1.0, 1.0)]
-
-
-def _one_per_class(labels, per_class: int) -> np.ndarray:
-  picked = []
-  for c in np.unique(labels)[:10]:
-    picked.extend(np.flatnonzero(labels == c)[:per_class].tolist())
-  return np.asarray(picked)
 
 
 def _features(features, params, images) -> np.ndarray:
@@ -95,15 +100,7 @@ def _probe(path, cfg, params, random_params, features, test_x, test_y) -> str:
   return path
 
 
-def _loss_curve(path, workdir) -> str | None:
-  records = read_metrics(workdir)
-  series = {}
-  for key, label in (("train/loss", "train (masked-patch MSE)"),
-                     ("eval/loss", "test (masked-patch MSE)")):
-    pts = [(r["step"], r[key]) for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if not series:
-    return None
-  return viz.line_plot(path, series, xlabel="training step", ylabel="MSE per pixel",
-                       title="MAE reconstruction loss", logx=True)
+def _loss_unit(cfg) -> str:
+  if cfg.objective.norm_pix_loss:
+    return "MSE per masked pixel\n(patch-normalised pixels)"
+  return "MSE per masked pixel\n(pixels on [-1, 1])"

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax import losses
+from genjax import config_checks as checks
 from genjax import subpixel
 from genjax.errors import ConfigError
 from genjax.eval import likelihood as lik
@@ -135,8 +136,17 @@ def make(config, image_shape) -> Experiment:
   if obj.likelihood not in LIKELIHOODS:
     raise ConfigError(f"objective.likelihood must be one of {sorted(LIKELIHOODS)}, "
                       f"not {obj.likelihood!r}.")
+  checks.integer("objective.iw_samples", obj.iw_samples, 1)
+  checks.integer("objective.iw_batch", obj.iw_batch, 1)
   if obj.iw_samples % obj.iw_batch:
     raise ConfigError("objective.iw_samples must be a multiple of objective.iw_batch.")
+  checks.real("objective.beta", obj.beta, 0)
+  checks.integer("model.latent_dim", m.latent_dim, 1)
+  common.choice("model.backbone", m.backbone, ("mlp", "conv"))
+  common.activation("model.activation", m.activation)
+  if m.backbone == "conv":
+    common.halvings("model.channels",
+                    common.int_tuple(config, "model.channels", non_empty=True), image_shape)
   num_mix = m.get("num_mix", 5)  # absent from workdirs written before the 8-bit heads
   if obj.likelihood == "logistic_mixture" and num_mix <= 0:
     raise ConfigError(f"model.num_mix must be positive, not {num_mix}.")

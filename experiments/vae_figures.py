@@ -7,8 +7,8 @@ from scipy.stats import norm
 
 from genjax import data as gdata
 from genjax import viz
-from genjax.train.writers import read_metrics
 from experiments import autoencoder_figures
+from experiments.figure_helpers import has_every_class, metric_curves, one_per_class
 
 
 def make_all(state, ctx, *, encode, decode, reconstruct, sample,
@@ -25,23 +25,29 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample,
   paths.append(viz.save_grid(os.path.join(out, "samples_prior.png"),
                              u(sample(state, ctx.key, 100)), ncol=10))
 
-  idx = _one_per_class(labels, per_class=2)
-  rows = [u(x[idx]), u(reconstruct(params, x[idx]))]
+  idx = one_per_class(labels, per_class=2)
+  rows = {}
   if cfg.data.binarize != "none":  # Above the binary input, the grey digit it was drawn from.
     grey_cfg = cfg.data.copy_and_resolve_references()
     with grey_cfg.unlocked():
       grey_cfg.binarize = "none"
-    rows.insert(0, u(gdata.load_split(grey_cfg, cfg.eval.split)["image"][idx]))
-  paths.append(viz.save_rows(os.path.join(out, "reconstructions.png"), rows))
+    rows["grey test digit"] = u(gdata.load_split(grey_cfg, cfg.eval.split)["image"][idx])
+  rows["binarised input" if rows else "test input"] = u(x[idx])
+  rows["reconstruction\n(decoder mean)"] = u(reconstruct(params, x[idx]))
+  paths.append(viz.labeled_rows(os.path.join(out, "reconstructions.png"), rows))
 
   # Pairs of different digits, 10 linear steps between their posterior means.
-  rows = []
-  firsts = _one_per_class(labels, per_class=1)
+  rows = {}
+  firsts = one_per_class(labels, per_class=1)
+  every_class = has_every_class(labels)
   for a, b in [(0, 1), (3, 8), (4, 9), (2, 7), (5, 6)]:
     za, zb = encode(params, x[firsts[a]][None]), encode(params, x[firsts[b]][None])
     t = np.linspace(0.0, 1.0, 10)[:, None]
-    rows.append(u(decode(params, (1 - t) * za + t * zb)))
-  paths.append(viz.save_rows(os.path.join(out, "interpolation.png"), rows))
+    name = f"digit {a} to {b}" if every_class else f"test image {a + 1} to {b + 1}"
+    rows[name] = u(decode(params, (1 - t) * za + t * zb))
+  paths.append(viz.labeled_rows(
+      os.path.join(out, "interpolation.png"), rows,
+      note="decoded (1 − t) z_a + t z_b, t = 0 … 1, between two test digits' posterior means"))
 
   latent_dim = int(cfg.model.latent_dim)
   if latent_dim == 2:
@@ -64,13 +70,6 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample,
   return [p for p in paths if p]
 
 
-def _one_per_class(labels, per_class: int) -> np.ndarray:
-  picked = []
-  for c in range(10):
-    picked.extend(np.flatnonzero(labels == c)[:per_class].tolist())
-  return np.asarray(picked)
-
-
 def _scatter(path, z, labels) -> str:
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use("Agg")
@@ -89,18 +88,10 @@ def _scatter(path, z, labels) -> str:
 
 def _bound_curve(path, workdir, batch_size, suffix: str = "") -> str | None:
   """The lower bound against training images seen, as the paper's Figure 2."""
-  records = read_metrics(workdir)
-  series = {}
-  for key, label in (("train/elbo", "train (minibatch ELBO)"), ("eval/elbo", "test ELBO"),
-                     ("eval/iw_nll", "test log p(x), IW estimate")):
-    key += suffix
-    pts = [(r["step"] * batch_size, -r[key] if "nll" in key else r[key])
-           for r in records if key in r]
-    if pts:
-      series[label] = tuple(zip(*pts))
-  if not series:
-    return None
-  unit = "nats per image" + (" (continuous density)" if suffix else "")
-  return viz.line_plot(path, series, xlabel="training images seen", ylabel=unit,
-                       title="VAE lower bound", logx=True)
-
+  unit = "nats per image" + (",\ncontinuous density" if suffix else "")
+  return metric_curves(path, workdir,
+                       {"train/elbo" + suffix: "train (minibatch ELBO)",
+                        "eval/elbo" + suffix: "test ELBO",
+                        "eval/iw_nll" + suffix: ("test log p(x), IW estimate", lambda v: -v)},
+                       xlabel="training images seen", ylabel=f"log-likelihood ({unit})",
+                       title="VAE lower bound", x_scale=batch_size, logx=True)

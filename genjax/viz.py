@@ -107,8 +107,11 @@ def labeled_rows(path: str, rows: dict, *, title: str = "", note: str = "") -> s
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   grids = [make_grid(np.asarray(r), ncol=len(r)) for r in rows.values()]
   width = max(g.shape[1] / g.shape[0] for g in grids)
-  fig, axes = plt.subplots(len(grids), 1, squeeze=False, dpi=120,
-                           figsize=(1.6 + 0.9 * width, 0.9 * len(grids) + 0.4 * bool(title)
+  dpi = 120
+  # Rows of large images keep their pixels; small ones are enlarged to be seen.
+  row_h = max(0.9, max(g.shape[0] for g in grids) / dpi)
+  fig, axes = plt.subplots(len(grids), 1, squeeze=False, dpi=dpi,
+                           figsize=(1.6 + row_h * width, row_h * len(grids) + 0.4 * bool(title)
                                     + 0.3 * bool(note)))
   for ax, label, grid in zip(axes[:, 0], rows, grids):
     ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1,
@@ -125,6 +128,7 @@ def labeled_rows(path: str, rows: dict, *, title: str = "", note: str = "") -> s
     fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7)
   fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path)
+  # Cropped to what is drawn: equal-aspect rows leave blank margins otherwise.
+  fig.savefig(path, bbox_inches="tight", pad_inches=0.1)
   plt.close(fig)
   return path

@@ -1,6 +1,9 @@
-"""Writes a trained workdir's figures into workdir/figures/.
+"""Writes a trained workdir's figures into workdir/figures/ and runs its evaluators
+(config.evals, including those marked for finished workdirs only) on the newest
+checkpoint into figures/evaluation.json: the loop's evaluators and code path.
 
   python -m launch.reproduce --workdir=workdirs/vae
+  python -m launch.reproduce --workdir=workdirs/vae --evaluate=false   # figures only
 """
 import os
 
@@ -12,10 +15,14 @@ from launch import common
 FLAGS = flags.FLAGS
 if __name__ == "__main__":
   flags.DEFINE_string("workdir", None, "A workdir written by launch.train.")
+  flags.DEFINE_bool("evaluate", True, "Also run the config's evaluators on the checkpoint.")
   flags.mark_flags_as_required(["workdir"])
 
 
 def make_figures(workdir: str, feature_net=None) -> list:
+  """The family's figures of the newest checkpoint. `feature_net` is the classifier the
+  entry point resolved (None: the figures that need it are left out); nothing here
+  trains one."""
   import experiments  # pylint: disable=import-outside-toplevel
   from genjax.errors import GenjaxError  # pylint: disable=import-outside-toplevel
   from genjax.train.experiment import FigureContext  # pylint: disable=import-outside-toplevel
@@ -43,7 +50,29 @@ def make_figures(workdir: str, feature_net=None) -> list:
 def main(argv):
   del argv
   common.quiet_libraries()
-  make_figures(FLAGS.workdir)
+  from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
+  # Resolved here, once, as launch.train does: trained first if this data dir lacks it.
+  config = common.load_workdir_config(FLAGS.workdir)
+  feature_net = ensure_feature_net(config)
+  make_figures(FLAGS.workdir, feature_net=feature_net)
+  if FLAGS.evaluate:
+    evaluate(FLAGS.workdir, config, feature_net)
+
+
+def evaluate(workdir: str, config, feature_net) -> dict:
+  import json  # pylint: disable=import-outside-toplevel
+  import experiments  # pylint: disable=import-outside-toplevel
+  from genjax.train.loop import evaluate_checkpoint  # pylint: disable=import-outside-toplevel
+  step, metrics = evaluate_checkpoint(experiments.build(config), config, workdir,
+                                      feature_net=feature_net)
+  if jax.process_index() == 0 and metrics:
+    path = os.path.join(workdir, "figures", "evaluation.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+      json.dump({"step": step, **{k: float(v) for k, v in metrics.items()}}, f, indent=2)
+    print(f"Evaluation of step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in
+                                                       metrics.items()), flush=True)
+  return metrics
 
 
 if __name__ == "__main__":

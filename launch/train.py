@@ -45,9 +45,12 @@ def main(argv):
   # Imported after the runtime starts: jax must not pick devices before initialize().
   import experiments  # pylint: disable=import-outside-toplevel
   from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
+  from genjax.train import preflight  # pylint: disable=import-outside-toplevel
   from genjax.train.loop import train_and_evaluate  # pylint: disable=import-outside-toplevel
   from launch import reproduce  # pylint: disable=import-outside-toplevel
 
+  # Before the feature network, which may train for minutes, is looked for.
+  preflight.check(config)
   experiment = experiments.build(config)
   feature_net = ensure_feature_net(config)
   if feature_net is not None:

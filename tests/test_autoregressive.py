@@ -225,25 +225,29 @@ def _draws_its_figures(experiment, c, workdir, metrics):
   import json
   import os
   from genjax.train.experiment import FigureContext
-  from genjax.train.loop import restore_latest
+  from genjax.train.loop import evaluate_checkpoint, restore_latest
   step, state = restore_latest(experiment, c, workdir)
   figdir = os.path.join(workdir, "figures_test")
   os.makedirs(figdir)
   from experiments.feature_net import ensure_feature_net
   with_net = c.copy_and_resolve_references()
   with_net.eval.fd_num_samples = 1  # the run skipped Fréchet distances; the figures need the net
+  net = ensure_feature_net(with_net)
   paths = experiment.figures(state, FigureContext(config=c, workdir=workdir, figures_dir=figdir,
                                                   step=step, key=jax.random.key(0),
-                                                  feature_net=ensure_feature_net(with_net)))
+                                                  feature_net=net))
   assert {os.path.basename(p) for p in paths} == {
-      "samples.png", "completions.png", "class_conditional.png", "class_conditional.json",
-      "nll.png", "binarization_floor.json"}
+      "samples.png", "completions.png", "class_conditional.png", "nll.png",
+      "binarization_floor.json"}
   with open(os.path.join(figdir, "binarization_floor.json"), encoding="utf-8") as f:
     floor = json.load(f)
   assert 0 < floor["nll"] < metrics["eval/nll"]
-  with open(os.path.join(figdir, "class_conditional.json"), encoding="utf-8") as f:
-    named = json.load(f)
-  assert named["num_samples"] == 100 and 0 <= named["requested_class_accuracy"] <= 1
+  # How often a sample is of the class it was drawn for: an evaluator, not a figure.
+  with c.unlocked():
+    c.evals.class_accuracy = dict(type="class_accuracy", every=0, num_per_class=2)
+  _, named = evaluate_checkpoint(experiment, c, workdir, feature_net=net,
+                                 names=["class_accuracy"])
+  assert 0 <= named["eval/class_accuracy"] <= 1 and 0 < named["eval/class_accuracy_real"] <= 1
 
 
 def test_binarization_floor_is_the_bernoulli_entropy_of_the_grey_levels():

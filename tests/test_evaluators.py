@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ import pytest
 from genjax.errors import ConfigError
 from genjax.eval import evaluators
 from genjax.eval import precision_recall as pr
+from genjax.eval.feature_net import FeatureNet
+from genjax.train import mesh as mesh_lib
 from genjax.train.loop import train_and_evaluate
 from tests.test_train_loop import _toy
 
@@ -105,3 +109,49 @@ def test_every_step_is_logged_exactly_once_across_checkpoints_and_a_crash(vae_sm
     covered += r["train/step"] * (r["step"] - prev)
     prev = r["step"]
   assert covered == pytest.approx(sum(range(1, 13)))
+
+
+def _class_accuracy_run(config, sample_class, feature_net, **entry):
+  experiment = dataclasses.replace(_toy(), sample_class=sample_class)
+  ctx = evaluators.EvalContext(experiment=experiment, config=config,
+                               mesh=mesh_lib.make_mesh(), key=jax.random.key(0),
+                               feature_net=feature_net)
+  return evaluators._TYPES["class_accuracy"](_entry(type="class_accuracy", **entry), ctx)
+
+
+def _grey_level_net():
+  """Names class c for an image of mean grey level (c + 0.5) / 10 on [0, 1]."""
+
+  def apply(x):
+    ink = jnp.mean((x + 1) / 2, axis=(1, 2, 3))
+    return -100.0 * jnp.square(ink[:, None] - (jnp.arange(10) + 0.5) / 10), ink[:, None]
+
+  return FeatureNet(name="grey", input_shape=(28, 28, 1), accuracy=1.0, apply=apply)
+
+
+def _painted(classes):
+  level = (classes.astype(jnp.float32) + 0.5) / 10 * 2 - 1
+  return jnp.broadcast_to(level[:, None, None, None], (classes.shape[0], 8, 8, 1))
+
+
+def test_class_accuracy_is_one_for_a_sampler_that_draws_the_asked_class(vae_smoke):
+  vae_smoke.sample.batch_size = 64  # several batches, the last one short
+  run = _class_accuracy_run(vae_smoke, lambda state, key, labels: _painted(labels),
+                            _grey_level_net(), num_per_class=10)
+  m = run(None)
+  assert m["eval/class_accuracy"] == 1.0
+  assert 0.0 <= m["eval/class_accuracy_real"] <= 1.0  # this net on real digits: any value
+
+
+def test_class_accuracy_is_chance_for_a_sampler_that_ignores_the_label(vae_smoke):
+  def ignores(state, key, labels):
+    return _painted(jax.random.randint(key, labels.shape, 0, 10))
+
+  m = _class_accuracy_run(vae_smoke, ignores, _grey_level_net(), num_per_class=100,
+                          num_real=50)(None)
+  assert abs(m["eval/class_accuracy"] - 0.1) < 0.04  # 1000 samples: 4 standard errors
+
+
+def test_class_accuracy_is_left_out_without_a_conditional_sampler_or_a_feature_net(vae_smoke):
+  assert _class_accuracy_run(vae_smoke, None, _grey_level_net()) is None
+  assert _class_accuracy_run(vae_smoke, lambda s, k, l: _painted(l), None) is None

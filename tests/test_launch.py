@@ -161,15 +161,16 @@ def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path,
   of the data; then a feature net that one process cannot read stops both with the same
   sentence instead of leaving the other in a collective until gloo times out."""
   workdir = str(tmp_path / "mp")
-  runs = _two_processes(workdir, tfds_dir)
-  for code, _, err in runs:
-    assert code == 0, err[-3000:]
-  finals = [next(l for l in out.splitlines() if l.startswith("Final evaluation"))
-            for _, out, _ in runs]
+  run = run_launch("local", "--num_processes=2", "--", f"--config={CONFIG}",
+                   f"--workdir={workdir}", f"--config.data.data_dir={tfds_dir}")
+  assert run.returncode == 0, run.stderr[-3000:]
+  lines = run.stdout.splitlines()
+  finals = [next(l for l in lines if l.startswith(f"[{i}] Final evaluation"))[4:]
+            for i in range(2)]
   assert "eval/fd_digits" in finals[0]
   assert finals[0] == finals[1]  # one global computation, seen identically by both
-  out0, out1 = runs[0][1], runs[1][1]
-  assert "step 20/20" in out0 and "step 20/20" not in out1  # only process 0 logs
+  assert any(l.startswith("[0] step 20/20") for l in lines)
+  assert not any(l.startswith("[1] step") for l in lines)  # only process 0 logs
   assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
   assert "samples_prior.png" in os.listdir(os.path.join(workdir, "figures"))
   assert os.path.exists(os.path.join(workdir, "samples", "step_0000020.png"))
@@ -182,3 +183,13 @@ def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path,
   assert errors[0] == errors[1] and errors[0].startswith("error: No trained feature network")
   assert missing in errors[0]
   assert not any("Traceback" in err for _, _, err in runs)
+
+
+def test_local_launcher_stops_every_process_when_one_fails():
+  start = time.monotonic()
+  run = run_launch("local", "--num_processes=2", "--module=tests.local_worker",
+                   "--grace_s=5", "--", "--flag=1", timeout=120)
+  assert run.returncode == 3  # the failed process's status, not a hang
+  assert time.monotonic() - start < 60
+  assert "[1] worker 1 fails" in run.stderr
+  assert "[0] worker 0 of 2 started" in run.stdout

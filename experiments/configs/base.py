@@ -67,6 +67,9 @@ def get_base_config() -> ml_collections.ConfigDict:
       sample_quality=dict(type="sample_quality", every=0, k=3),
       # images/s at a fixed batch and network evaluations per image
       sampling_speed=dict(type="sampling_speed", every=-1, batch=100, repeats=3),
+      # how often the classifier names the class a class-conditional sample was drawn
+      # for, beside its accuracy on real test images (left out for unconditional models)
+      class_accuracy=dict(type="class_accuracy", every=0, num_per_class=10),
   ))
   c.parallel = ml_collections.ConfigDict(dict(
       # Multi-process runs: "" and 1 mean single-process. On SLURM or Cloud TPU set

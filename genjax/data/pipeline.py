@@ -127,7 +127,8 @@ def _rng(*words: int) -> np.random.Generator:
   return np.random.default_rng([int(w) % 2**64 for w in words])
 
 
-def _check(cfg):
+def validate(cfg):
+  """Refuses data-section values that no pipeline can read, before any record is read."""
   if cfg.binarize not in _BINARIZE:
     raise DatasetError(f"data.binarize='{cfg.binarize}' is not one of "
                        f"{', '.join(_BINARIZE)}.")
@@ -146,7 +147,7 @@ def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
   if _domains(cfg):
     return _make_pair_train_iterator(cfg, seed=seed, process_index=process_index,
                                      process_count=process_count)
-  _check(cfg)
+  validate(cfg)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
   split = split or train_split(cfg)
@@ -182,7 +183,7 @@ def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
     return _iterate_pair_eval(cfg, split, process_index=process_index,
                               process_count=process_count, seed=seed,
                               max_examples=max_examples)
-  _check(cfg)
+  validate(cfg)
   batch = _local_batch(cfg.eval_batch_size, process_count, "eval_batch_size")
   spec = _spec(cfg)
   total, read = _reader(cfg, split, spec)
@@ -283,7 +284,7 @@ def _pair(a: Batch, b: Batch) -> Batch:
 
 def _make_pair_train_iterator(cfg, *, seed: int, process_index: int,
                               process_count: int) -> grain.DatasetIterator:
-  _check(cfg)
+  validate(cfg)
   if cfg.binarize == "dynamic":
     raise DatasetError("data.binarize='dynamic' is not supported with data.domains.")
   check_domains(cfg.name, _domains(cfg), cfg.data_dir or None)
@@ -312,7 +313,7 @@ def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: in
   `paired_rows` for 'weight_a' and 'weight_b').
   """
   del seed  # Nothing random: binarize='dynamic' is refused for two domains.
-  _check(cfg)
+  validate(cfg)
   names = tuple(split.split(PAIR_SEP))
   check_domains(cfg.name, names, cfg.data_dir or None)
   batch = _local_batch(cfg.eval_batch_size, process_count, "eval_batch_size")

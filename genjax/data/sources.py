@@ -169,6 +169,16 @@ def open_source(name: str, split: str, data_dir: str | None = None, *,
         "--file_format=array_record`.") from e
 
 
+def check_prepared(name: str, data_dir: str | None = None, *,
+                   download: bool = False) -> None:
+  """The DatasetError open_source would raise for a dataset that is not prepared, now
+  and without reading a record; with `download` nothing, as the download comes later."""
+  if download:
+    return
+  data_dir = resolve_data_dir(data_dir)
+  _ensure_prepared(_builder(name, data_dir), name, data_dir, download=False)
+
+
 def dataset_info(name: str, data_dir: str | None = None) -> DataSpec:
   """Shapes and sizes of a dataset, without needing a catalog one prepared."""
   data_dir = resolve_data_dir(data_dir)

@@ -27,16 +27,40 @@ def train_split(data_cfg) -> str:
   return data_cfg.get("train_split", "") or "train"
 
 
-def _parts(spec: str) -> list:
+def _parts(spec: str, field: str = "") -> list:
   try:
     return [tfds.core.ReadInstruction.from_spec(p) for p in _SEP.split(spec.strip())]
-  except ValueError as e:
-    raise ConfigError(f"Split '{spec}' is not a TFDS split string such as "
+  except (ValueError, AttributeError) as e:  # AttributeError: a value that is no string
+    what = f"{field}={spec!r}" if field else f"Split '{spec}'"
+    raise ConfigError(f"{what} is not a TFDS split string such as "
                       "'train[:50000]'.") from e
 
 
-def _names(spec: str) -> set[str]:
-  return {getattr(p, "split_name", _ALL) for p in _parts(spec)}
+def _names(spec: str, field: str = "") -> set[str]:
+  return {getattr(p, "split_name", _ALL) for p in _parts(spec, field)}
+
+
+def split_names(spec: str, field: str = "") -> set[str]:
+  """The base splits a split string reads ("all" for every split); `field`, the config
+  field it came from, names it in the error when it is no split string."""
+  return _names(spec, field)
+
+
+def num_records(spec: str, sizes: Mapping[str, int], field: str = "") -> int | None:
+  """How many records split string `spec` reads, given the size of every split it names
+  (slices resolve as TFDS resolves them); None for one sliced by shards, whose record
+  count the sizes alone do not give."""
+  parts = _parts(spec, field)
+  if any(getattr(p, "unit", "abs") == "shard" for p in parts):
+    return None
+  infos = {k: _Size(v) for k, v in sizes.items()}
+  what = f"{field}={spec!r}" if field else f"Split '{spec}'"
+  try:
+    absolute = [r for p in parts for r in p.to_absolute(infos)]
+  except (ValueError, KeyError) as e:
+    raise ConfigError(f"{what} does not fit splits of sizes {dict(sizes)}.") from e
+  return sum(max((sizes[r.splitname] if r.to is None else r.to) - (r.from_ or 0), 0)
+             for r in absolute)
 
 
 def shared_splits(a: str, b: str) -> set[str]:

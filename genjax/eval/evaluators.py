@@ -110,10 +110,7 @@ def reference_images(config, split: str, n: int, *, binary: bool) -> np.ndarray:
   """n real images of `split`, prepared as the samples they are compared with: grey
   levels, or (for a model that samples binarised images) the fixed evaluation
   binarisation of them."""
-  data_cfg = config.data.copy_and_resolve_references()
-  with data_cfg.unlocked():
-    data_cfg.binarize = config.data.binarize if binary else "none"
-  return gdata.load_split(data_cfg, split, max_examples=n, seed=config.seed)["image"]
+  return labelled_reference(config, split, n, binary=binary)["image"]
 
 
 class SampleQuality:
@@ -259,5 +256,54 @@ def _sampling_speed(entry, ctx):
       best = min(best, time.perf_counter() - start)
     return {"eval/sample_images_per_sec": batch / best,
             "eval/network_evals_per_image": float(ctx.experiment.network_evals_per_sample)}
+
+  return run
+
+
+# --- Class-conditional samples --------------------------------------------------------
+
+def labelled_reference(config, split: str, n: int | None, *, binary: bool) -> dict:
+  """{"image", "label"} of n real images of `split` (all of it for None): grey levels, or
+  for a binary sampler the fixed evaluation binarisation of them."""
+  data_cfg = config.data.copy_and_resolve_references()
+  with data_cfg.unlocked():
+    data_cfg.binarize = config.data.binarize if binary else "none"
+  return gdata.load_split(data_cfg, split, max_examples=n, seed=config.seed)
+
+
+def class_accuracy(net, images, labels) -> float:
+  """The fraction of images the feature network's classifier names as their label."""
+  said = np.argmax(net.outputs(images)[0], axis=-1)
+  return float(np.mean(said == np.asarray(labels)))
+
+
+@register("class_accuracy")
+def _class_accuracy(entry, ctx):
+  """eval/class_accuracy: how often the feature network's classifier names the class a
+  class-conditional sample was drawn for, on entry.num_per_class (10) samples of each of
+  model.num_classes. eval/class_accuracy_real: the same classifier on the eval split's
+  real images (entry.num_real of them, 0: all), prepared as the samples are (binarised
+  for a binary sampler): what samples as good as real images would score. Left out for
+  a model without a class-conditional sampler, or without a feature network."""
+  exp, cfg = ctx.experiment, ctx.config
+  if ctx.feature_net is None or exp.sample_class is None:
+    return None
+  per = int(entry.get("num_per_class", 10))
+  labels = np.repeat(np.arange(int(cfg.model.get("num_classes", 10)), dtype=np.int32), per)
+  sample_fn = jax.jit(exp.sample_class, out_shardings=mesh_lib.replicated(ctx.mesh))
+  batch = int(cfg.sample.batch_size)
+  real = []
+
+  def run(state):
+    if not real:  # the classifier's alone: computed once, on first use
+      ref = labelled_reference(cfg, cfg.eval.split, int(entry.get("num_real", 0)) or None,
+                               binary=exp.binary_samples)
+      real.append(class_accuracy(ctx.feature_net, ref["image"], ref["label"]))
+    key = jax.random.fold_in(ctx.key, 13)
+    drawn = np.concatenate([
+        np.asarray(sample_fn(state, jax.random.fold_in(key, i), labels[s:s + batch]))
+        for i, s in enumerate(range(0, len(labels), batch))])
+    return {"eval/class_accuracy": class_accuracy(ctx.feature_net, drawn, labels),
+            "eval/class_accuracy_real": real[0]}
 
   return run

@@ -21,7 +21,9 @@ class FigureContext:
   figures_dir: str
   step: int
   key: jax.Array
-  feature_net: Any = None  # genjax.eval.feature_net.FeatureNet, when one is configured
+  # genjax.eval.feature_net.FeatureNet resolved by the entry point; None leaves out the
+  # figures that need it (a figure function never trains one).
+  feature_net: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Experiment:
   # [R, B, H, W, C] in [-1, 1] (a conditional model: CycleGAN's R = 6 rows x, G(x),
   # F(G(x)), y, F(y), G(F(y))); launch.sample calls it on test images.
   sample_given: Optional[Callable[[State, Batch, jax.Array], jax.Array]] = None
+  # (state, key, labels int32 [n]) -> n images NHWC in [-1, 1], image i drawn for class
+  # labels[i]; a class-conditional model only (what the class_accuracy evaluator scores).
+  sample_class: Optional[Callable[[State, jax.Array, jax.Array], jax.Array]] = None
   # (state, FigureContext) -> the paths it wrote into figures_dir (PNGs, and JSON of
   # what a picture shows); runs outside jit.
   figures: Optional[Callable[[State, FigureContext], list]] = None

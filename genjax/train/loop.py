@@ -10,6 +10,7 @@ from genjax import viz
 from genjax.errors import ConfigError, TrainingDiverged
 from genjax.eval import evaluators as evaluators_lib
 from genjax.train import mesh as mesh_lib
+from genjax.train import preflight
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.experiment import Experiment
 from genjax.train.writers import MetricWriter, Progress
@@ -107,6 +108,7 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   Returns the last evaluation's metrics.
   """
   tc = config.train
+  preflight.check(config, experiment)  # before any dataset, directory or parameter
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_batch_size(config.data.batch_size, mesh)
   mesh_lib.check_batch_size(config.data.eval_batch_size, mesh, "data.eval_batch_size")

@@ -1,0 +1,162 @@
+"""The comparison's report.md, results.json and figures, from its measured records."""
+import json
+import math
+import os
+
+import numpy as np
+
+from genjax import viz
+from experiments import comparison
+
+NET = "digits"  # the feature network's name: metrics are eval/fd_digits, ...
+
+
+def write(workdir: str, summaries: dict, speeds: dict, samples: dict, *, command: str,
+          smoke: bool, num_seeds: int, feature_net) -> list:
+  """summaries/speeds/samples: {entry name: ...}. Returns the paths written."""
+  figures = os.path.join(workdir, "figures")
+  paths = [_sample_figure(os.path.join(figures, "samples.png"), samples),
+           _quality_figure(os.path.join(figures, "sample_quality.png"), summaries)]
+  results = {"date": comparison.now(), "command": command, "smoke": smoke,
+             "num_seeds": num_seeds, "feature_net_test_accuracy": feature_net.accuracy,
+             "quality_samples": (comparison.SMOKE_QUALITY_SAMPLES if smoke
+                                 else comparison.QUALITY_SAMPLES),
+             "families": {name: {**summaries[name], "sampling": speeds.get(name, {})}
+                          for name in summaries}}
+  path = os.path.join(workdir, "results.json")
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(results, f, indent=2)
+  paths.append(path)
+  path = os.path.join(workdir, "report.md")
+  with open(path, "w", encoding="utf-8") as f:
+    f.write(markdown(results))
+  paths.append(path)
+  return [p for p in paths if p]
+
+
+def _cell(summary, key, fmt="{:.1f}", floor=None) -> str:
+  mean = summary["mean"].get(key)
+  if mean is None or not math.isfinite(mean):
+    return "—"
+  text = fmt.format(mean)
+  sd = summary["sd"].get(key, float("nan"))
+  if math.isfinite(sd):
+    text += " ± " + fmt.format(sd)
+  if floor is not None and summary["mean"].get(floor) is not None:
+    text += f" ({fmt.format(summary['mean'][floor])})"
+  return text
+
+
+def markdown(results: dict) -> str:
+  entries = {e.name: e for e in comparison.ENTRIES}
+  seeds = results["num_seeds"]
+  spread = (f"mean ± standard deviation over {seeds} seeds" if seeds > 1 else "one seed")
+  lines = [
+      "# The generative families compared" + (" (smoke: seconds of training, not results)"
+                                              if results["smoke"] else ""),
+      "",
+      f"Measured {results['date']} by `{results['command']}`; {spread}.",
+      "",
+      "| family | model | Fréchet distance ↓ (floor) | precision (floor) | recall (floor) "
+      "| classes covered (of 10) | class entropy, nats (max 2.30) | test bits/dim ↓ "
+      "| images/s at batch 100 | network evals per image | train steps/s "
+      "| parameters evaluated | runs diverged |",
+      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+  ]
+  for name, fam in results["families"].items():
+    e = entries[name]
+    speed = fam["sampling"]
+    lines.append("| " + " | ".join([
+        name, e.model,
+        _cell(fam, f"eval/fd_{NET}", "{:.1f}", f"eval/fd_{NET}_floor"),
+        _cell(fam, f"eval/precision_{NET}", "{:.3f}", f"eval/precision_{NET}_floor"),
+        _cell(fam, f"eval/recall_{NET}", "{:.3f}", f"eval/recall_{NET}_floor"),
+        _cell(fam, "eval/classes_covered", "{:.1f}"),
+        _cell(fam, "eval/class_entropy", "{:.2f}"),
+        _likelihood(fam, e),
+        f"{speed['eval/sample_images_per_sec']:.0f}" if speed else "—",
+        f"{speed['eval/network_evals_per_image']:.0f}" if speed else "—",
+        _cell(fam, "train_steps_per_sec", "{:.1f}"),
+        fam.get("parameters", ""),
+        f"{fam['diverged']} of {fam['runs']}",
+    ]) + " |")
+  lines += ["", _PROTOCOL.format(acc=100 * results["feature_net_test_accuracy"],
+                                   n=results["quality_samples"]), ""]
+  return "\n".join(lines)
+
+
+def _likelihood(fam, entry) -> str:
+  bpd = _cell(fam, "eval/bits_per_dim", "{:.3f}")
+  if bpd == "—":
+    return bpd
+  elbo = _cell(fam, "eval/bits_per_dim_elbo", "{:.3f}")
+  return f"{bpd} ({entry.likelihood}" + (f"; ELBO {elbo})" if elbo != "—" else ")")
+
+
+_PROTOCOL = """\
+How to read it: every family trains on the embedded digits at their native 8×8 in 8-bit
+grey levels and is measured on its test digits. Fréchet distance, precision and recall
+(Kynkäänniemi et al. 2019, k = 3) are computed on the features of a digit classifier
+(test accuracy {acc:.2f} %), {n} samples against {n} test digits; the value in brackets
+is that of {n} real training digits against the same test digits, the floor that finite
+samples alone cost. Classes covered counts the digits that
+at least 1 % of the samples are classified as. Bits/dim are of the 8-bit test images:
+exact for PixelCNN, upper bounds for the VAE (importance-weighted) and DDPM (variational);
+the GANs have no likelihood. Sampling speed is the best of 3 timed calls of the jitted
+sampler after one that compiles, on this machine, in this invocation; network evaluations
+per image count the sequential network calls one image costs. Each family's own figures:
+`python -m launch.reproduce --workdir=<this directory>/<family>/seed_0`.
+"""
+
+
+def _sample_figure(path, samples: dict):
+  if not samples:
+    return None
+  rows = {name: viz.to_unit(x) for name, x in samples.items()}
+  return viz.labeled_rows(path, rows, title="samples of each family (8×8 digits)",
+                          note="first samples of each run's sampler, not selected")
+
+
+def _quality_figure(path, summaries: dict):
+  """Fréchet distance per family with its floor, and precision against recall."""
+  import jax  # pylint: disable=import-outside-toplevel
+  if jax.process_index() != 0 or not summaries:
+    return path
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  names = [n for n, s in summaries.items() if f"eval/fd_{NET}" in s["mean"]]
+  if not names:
+    return None
+  mean = lambda n, k: summaries[n]["mean"][k]
+  sd = [summaries[n]["sd"].get(f"eval/fd_{NET}", float("nan")) for n in names]
+  fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
+  xs = np.arange(len(names))
+  left.bar(xs, [mean(n, f"eval/fd_{NET}") for n in names], color="tab:blue", capsize=3,
+           yerr=None if all(math.isnan(s) for s in sd) else np.nan_to_num(sd))
+  left.plot(xs, [mean(n, f"eval/fd_{NET}_floor") for n in names], "k_", markersize=20,
+            label="real-vs-real floor")
+  left.set_xticks(xs, names)
+  left.set_ylabel("Fréchet distance (classifier features)")
+  left.set_title("sample quality (lower is better)")
+  left.legend()
+  for n in names:
+    right.scatter(mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}"), s=30)
+    right.annotate(n, (mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}")),
+                   textcoords="offset points", xytext=(4, 4), fontsize=8)
+  floor = (mean(names[0], f"eval/recall_{NET}_floor"),
+           mean(names[0], f"eval/precision_{NET}_floor"))
+  right.scatter(*floor, marker="*", color="k", s=60)
+  right.annotate("real digits", floor, textcoords="offset points", xytext=(4, -10),
+                 fontsize=8)
+  right.set_xlim(0, 1.05)
+  right.set_ylim(0, 1.05)
+  right.set_xlabel("recall (fraction of real digits covered)")
+  right.set_ylabel("precision (fraction of samples realistic)")
+  right.set_title("precision and recall, k = 3")
+  right.grid(alpha=0.3)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path

@@ -1,0 +1,75 @@
+"""launch.compare: every family under one protocol, one report, resumable."""
+import json
+import math
+import os
+
+import pytest
+
+from experiments import comparison
+from experiments import comparison_report
+from genjax.errors import ConfigError
+from tests.conftest import run_launch
+
+
+def test_every_family_is_configured_by_the_same_protocol():
+  for entry in comparison.ENTRIES:
+    for smoke in (False, True):
+      c = comparison.config_for(entry, smoke=smoke, seed=1)
+      assert (c.data.name, c.data.binarize, c.data.train_split, c.eval.split, c.seed) == (
+          "digits", "none", "train", "test", 1), entry.name
+      assert c.eval.fd_num_samples == (comparison.SMOKE_QUALITY_SAMPLES if smoke
+                                       else comparison.QUALITY_SAMPLES)
+      assert set(c.evals) == set(comparison.EVALS)
+      assert c.train.eval_every == 0  # measured once, after training
+  # The likelihood families model 8-bit grey levels, not binarised pixels.
+  configs = {e.name: comparison.config_for(e, smoke=False, seed=0)
+             for e in comparison.ENTRIES}
+  assert configs["vae"].objective.likelihood == "logistic_mixture"
+  assert configs["pixelcnn"].model.likelihood == "logistic_mixture"
+
+
+def test_an_unknown_family_is_one_sentence():
+  with pytest.raises(ConfigError, match="--only names families of the comparison: vae"):
+    comparison.entries("vae,nope")
+  assert [e.name for e in comparison.entries("ddpm,gan")] == ["gan", "ddpm"]
+
+
+def test_summary_over_seeds_and_diverged_runs():
+  records = [{"metrics": {"eval/fd_digits": 10.0}, "train_steps_per_sec": 4.0},
+             {"metrics": {"eval/fd_digits": 14.0}, "train_steps_per_sec": 6.0},
+             {"diverged": "loss is NaN at step 7"}]
+  s = comparison.summarise(records)
+  assert (s["runs"], s["diverged"]) == (3, 1)
+  assert s["mean"]["eval/fd_digits"] == 12.0
+  assert s["sd"]["eval/fd_digits"] == pytest.approx(math.sqrt(8.0))
+  assert s["mean"]["train_steps_per_sec"] == 5.0
+  assert comparison_report._cell(s, "eval/fd_digits") == "12.0 ± 2.8"
+
+
+def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfds_dir):
+  workdir = str(tmp_path / "compare")
+  args = ("--smoke", "--only=vae,gan", f"--workdir={workdir}", f"--data_dir={tfds_dir}")
+  first = run_launch("compare", *args, timeout=400)
+  assert first.returncode == 0, first.stderr[-3000:]
+  results = json.load(open(os.path.join(workdir, "results.json"), encoding="utf-8"))
+  assert list(results["families"]) == ["vae", "gan"]
+  for name, fam in results["families"].items():
+    m = fam["mean"]
+    assert fam["runs"] == 1 and fam["diverged"] == 0
+    assert m["eval/fd_digits"] > m["eval/fd_digits_floor"] >= 0.0, name
+    assert 0.0 <= m["eval/precision_digits_floor"] <= 1.0
+    assert fam["sampling"]["eval/sample_images_per_sec"] > 0
+    assert fam["sampling"]["eval/network_evals_per_image"] == 1
+  assert math.isfinite(results["families"]["vae"]["mean"]["eval/bits_per_dim"])
+  assert "eval/bits_per_dim" not in results["families"]["gan"]["mean"]
+  report = open(os.path.join(workdir, "report.md"), encoding="utf-8").read()
+  assert "| vae | VAE" in report and "| gan | GAN" in report
+  for fig in ("samples.png", "sample_quality.png"):
+    assert os.path.getsize(os.path.join(workdir, "figures", fig)) > 1000
+
+  again = run_launch("compare", *args, timeout=400)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "step 5/" not in again.stdout  # nothing retrained
+  rerun = json.load(open(os.path.join(workdir, "results.json"), encoding="utf-8"))
+  for name in ("vae", "gan"):
+    assert rerun["families"][name]["mean"] == results["families"][name]["mean"]
