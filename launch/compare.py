@@ -2,7 +2,7 @@
 results.json and figures/ in the workdir. Rerunning the same command resumes: a run that
 is trained and measured is read back, an interrupted one continues from its checkpoint.
 
-  python -m launch.compare --workdir=workdirs/compare              # about 20 min, 2 CPU cores
+  python -m launch.compare --workdir=workdirs/compare              # --seeds=2 took 34 min on 2 CPU cores
   python -m launch.compare --workdir=workdirs/compare --seeds=3    # spread over seeds
   python -m launch.compare --workdir=/tmp/compare --smoke          # seconds per family
   python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan

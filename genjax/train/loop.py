@@ -213,9 +213,3 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
     writer.close()
   return last_eval
 
-
-def validate_train_config(config) -> None:
-  tc = config.train
-  for name in ("num_steps", "log_every", "checkpoint_every"):
-    if getattr(tc, name) <= 0:
-      raise ConfigError(f"train.{name} must be positive, not {getattr(tc, name)}.")
