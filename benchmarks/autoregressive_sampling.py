@@ -7,13 +7,11 @@ Both run jitted on random parameters of each config's model (speed does not depe
 the weights), after a compile call; the table also says whether the two gave the same
 samples for the same key. Not a test: speeds are printed, never asserted.
 """
+
 import importlib
 import time
 
-from absl import app
-from absl import flags
-from absl import logging
-
+from absl import app, flags, logging
 import jax
 import numpy as np
 
@@ -21,8 +19,11 @@ from experiments import autoregressive
 from genjax import data as gdata
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("configs", ["pixelcnn_digits", "gated_pixelcnn_digits", "row_lstm_digits",
-                              "diagonal_bilstm_digits"], "Configs (name[:arg]) to measure.")
+flags.DEFINE_list(
+  "configs",
+  ["pixelcnn_digits", "gated_pixelcnn_digits", "row_lstm_digits", "diagonal_bilstm_digits"],
+  "Configs (name[:arg]) to measure.",
+)
 flags.DEFINE_integer("num", 16, "Samples drawn per call.")
 flags.DEFINE_integer("repeats", 1, "Timed calls per sampler (the best is kept).")
 flags.DEFINE_string("data_dir", "", "TFDS data_dir ('' = default), for the image shape.")
@@ -44,8 +45,9 @@ def measure(spec: str) -> dict:
   config.data.data_dir = FLAGS.data_dir
   shape = tuple(gdata.image_shape(config.data))
   model = autoregressive.build_model(config, shape)
-  label = (jax.numpy.arange(FLAGS.num) % config.model.num_classes
-           if config.model.conditional else None)
+  label = (
+    jax.numpy.arange(FLAGS.num) % config.model.num_classes if config.model.conditional else None
+  )
   x = jax.numpy.zeros((1,) + shape)
   params = model.init(jax.random.key(0), x, None if label is None else label[:1])["params"]
   samplers = autoregressive.make_samplers(model, shape, autoregressive.make_dist(config.model))
@@ -64,13 +66,18 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.ERROR)
   rows = [measure(spec) for spec in FLAGS.configs]
-  print(f"{'config':28s} {'image':8s} {'naive samples/s':>16s} {'fast samples/s':>15s} "
-        f"{'fast/naive':>10s} {'same samples':>12s}")
+  print(
+    f"{'config':28s} {'image':8s} {'naive samples/s':>16s} {'fast samples/s':>15s} "
+    f"{'fast/naive':>10s} {'same samples':>12s}"
+  )
   for r in rows:
-    print(f"{r['config']:28s} {r['image']:8s} {r['naive']:16.3f} {r['fast']:15.2f} "
-          f"{r['ratio']:10.1f} {str(r['same']):>12s}")
-  print(f"({FLAGS.num} samples per call, {jax.devices()[0].platform}, "
-        f"{jax.device_count()} device(s))")
+    print(
+      f"{r['config']:28s} {r['image']:8s} {r['naive']:16.3f} {r['fast']:15.2f} "
+      f"{r['ratio']:10.1f} {str(r['same']):>12s}"
+    )
+  print(
+    f"({FLAGS.num} samples per call, {jax.devices()[0].platform}, {jax.device_count()} device(s))"
+  )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ import time
 
 import flax.linen as nn
 import jax
+from jax import lax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from genjax.nn.upsample import (
   ConvTransposeUp,
@@ -126,9 +126,7 @@ def zero_insert(k, s, padding, features):
     low, high = conv_transpose_padding(k, s, padding)
     xd = jnp.zeros((b, n, s, n, s, c), x.dtype).at[:, :, 0, :, 0, :].set(x)
     xd = xd.reshape(b, n * s, n * s, c)[:, : (n - 1) * s + 1, : (n - 1) * s + 1]
-    y = lax.conv_general_dilated(
-      xd, p["kernel"], (1, 1), [(low, high)] * 2, dimension_numbers=DN
-    )
+    y = lax.conv_general_dilated(xd, p["kernel"], (1, 1), [(low, high)] * 2, dimension_numbers=DN)
     return y + p["bias"]
 
   return f
@@ -197,7 +195,7 @@ def bench_shape(batch, n, c_in, c_out, k, s, padding, runs, variants):
   y_ref = ref_layer.apply({"params": params}, x)
   cot = jax.random.normal(kg, y_ref.shape, jnp.float32)
 
-  fwds, bwds, outs = [], [], []
+  fwds, bwds = [], []
   for name, make, _ in variants:
     f = make(k, s, padding, c_out)
 
@@ -241,8 +239,10 @@ def main():
   args = ap.parse_args()
 
   dev = jax.devices()[0]
-  print(f"device: {dev.platform} / {dev.device_kind} ({jax.device_count()} device(s)), "
-        f"jax {jax.__version__}, medians of {args.runs} runs after warm-up\n")
+  print(
+    f"device: {dev.platform} / {dev.device_kind} ({jax.device_count()} device(s)), "
+    f"jax {jax.__version__}, medians of {args.runs} runs after warm-up\n"
+  )
   shapes = [
     (args.batch, 14, 64, 32, 4, 2, "SAME"),
     (args.batch, 7, 128, 64, 4, 2, "SAME"),

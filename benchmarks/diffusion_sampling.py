@@ -7,13 +7,11 @@ Each sampler is one jitted lax.scan (as launch.train and the figures run it), co
 before timing; with --workdir the trained EMA parameters are used, else fresh ones (the
 speed is the same). Not a test: speeds are printed, never asserted.
 """
+
 import importlib
 import time
 
-from absl import app
-from absl import flags
-from absl import logging
-
+from absl import app, flags, logging
 import jax
 
 import experiments
@@ -49,9 +47,13 @@ def measure(sampler: str, steps: int, state) -> dict:
   t = time.perf_counter()
   jax.block_until_ready(compiled(state, jax.random.key(2)))
   seconds = time.perf_counter() - t
-  return dict(sampler=sampler, steps=c.sample.ddim_steps if sampler == "ddim"
-              else c.objective.num_timesteps, images_per_s=FLAGS.num / seconds,
-              seconds=seconds, compile_s=compile_s), state
+  return dict(
+    sampler=sampler,
+    steps=c.sample.ddim_steps if sampler == "ddim" else c.objective.num_timesteps,
+    images_per_s=FLAGS.num / seconds,
+    seconds=seconds,
+    compile_s=compile_s,
+  ), state
 
 
 def main(argv):
@@ -63,16 +65,21 @@ def main(argv):
     restored = restore_latest(experiments.build(c), c, FLAGS.workdir)
     state = restored[1] if restored else None
   dev = jax.devices()[0]
-  print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
-        f"config {FLAGS.config}, {FLAGS.num} images per call")
+  print(
+    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
+    f"config {FLAGS.config}, {FLAGS.num} images per call"
+  )
   print("| sampler | steps | images/s | seconds | compile s |")
   print("|---|---:|---:|---:|---:|")
   runs = [("ddim", int(s)) for s in FLAGS.steps] + [("ancestral", 0)]
   for sampler, steps in runs:
     r, state = measure(sampler, steps, state)
     label = "DDIM, η = 0" if sampler == "ddim" else "ancestral (DDPM)"
-    print(f"| {label} | {r['steps']} | {r['images_per_s']:.1f} | {r['seconds']:.2f} "
-          f"| {r['compile_s']:.1f} |", flush=True)
+    print(
+      f"| {label} | {r['steps']} | {r['images_per_s']:.1f} | {r['seconds']:.2f} "
+      f"| {r['compile_s']:.1f} |",
+      flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -5,13 +5,11 @@
 Times the jitted `sample` of a freshly initialised state (the cost does not depend on
 the weights). Not a test: speeds are printed, never asserted.
 """
+
 import importlib
 import time
 
-from absl import app
-from absl import flags
-from absl import logging
-
+from absl import app, flags, logging
 import jax
 
 import experiments
@@ -36,22 +34,27 @@ def measure(spec: str, num: int, repeats: int) -> dict:
     out = sample(state, jax.random.key(2 + i), num)
   jax.block_until_ready(out)
   rate = num * repeats / (time.perf_counter() - t)
-  return dict(config=spec, shape="x".join(map(str, out.shape[1:])), samples_per_s=rate,
-              compile_s=compile_s)
+  return dict(
+    config=spec, shape="x".join(map(str, out.shape[1:])), samples_per_s=rate, compile_s=compile_s
+  )
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   dev = jax.devices()[0]
-  print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
-        f"jax {jax.__version__}, {FLAGS.num} samples per call")
+  print(
+    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
+    f"jax {jax.__version__}, {FLAGS.num} samples per call"
+  )
   print("| config | image | samples/s | compile s (incl. first call) |")
   print("|---|---|---:|---:|")
   for spec in FLAGS.configs:
     r = measure(spec, FLAGS.num, FLAGS.repeats)
-    print(f"| {r['config']} | {r['shape']} | {r['samples_per_s']:.0f} | {r['compile_s']:.2f} |",
-          flush=True)
+    print(
+      f"| {r['config']} | {r['shape']} | {r['samples_per_s']:.0f} | {r['compile_s']:.2f} |",
+      flush=True,
+    )
 
 
 if __name__ == "__main__":

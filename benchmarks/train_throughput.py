@@ -6,14 +6,12 @@ Times the loop's own jitted step (same shardings and donation as launch.train) o
 real batch from the config's pipeline; the input pipeline is timed on its own beside it.
 Not a test: speeds are printed, never asserted.
 """
+
 import importlib
 import resource
 import time
 
-from absl import app
-from absl import logging
-from absl import flags
-
+from absl import app, flags, logging
 import jax
 import numpy as np
 
@@ -23,8 +21,11 @@ from genjax.train import mesh as mesh_lib
 from genjax.train.loop import make_step_fn
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("configs", ["vae_digits", "vae_digits:conv", "vae_digits:latent20",
-                              "classifier_digits"], "Configs (name[:arg]) to measure.")
+flags.DEFINE_list(
+  "configs",
+  ["vae_digits", "vae_digits:conv", "vae_digits:latent20", "classifier_digits"],
+  "Configs (name[:arg]) to measure.",
+)
 flags.DEFINE_integer("steps", 200, "Timed steps per config (after one warm-up step).")
 flags.DEFINE_string("data_dir", "", "TFDS data_dir ('' = default).")
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
@@ -50,8 +51,9 @@ def measure(spec: str, steps: int) -> dict:
   config = _config(spec)
   mesh = mesh_lib.make_mesh()
   experiment = experiments.build(config)
-  it = gdata.make_train_iterator(config.data, seed=0, process_index=jax.process_index(),
-                                 process_count=jax.process_count())
+  it = gdata.make_train_iterator(
+    config.data, seed=0, process_index=jax.process_index(), process_count=jax.process_count()
+  )
   t = time.perf_counter()
   for _ in range(50):
     next(it)
@@ -69,27 +71,39 @@ def measure(spec: str, steps: int) -> dict:
     state, metrics = compiled(state, batch, np.int32(i + 1))
   jax.block_until_ready((state, metrics))
   rate = steps / (time.perf_counter() - t)
-  return dict(config=spec, batch=config.data.batch_size, steps_per_s=rate,
-              images_per_s=rate * config.data.batch_size, compile_s=compile_s,
-              input_batches_per_s=input_rate, peak_mb=_peak_memory_mb())
+  return dict(
+    config=spec,
+    batch=config.data.batch_size,
+    steps_per_s=rate,
+    images_per_s=rate * config.data.batch_size,
+    compile_s=compile_s,
+    input_batches_per_s=input_rate,
+    peak_mb=_peak_memory_mb(),
+  )
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   dev = jax.devices()[0]
-  print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
-        f"jax {jax.__version__}, compute dtype "
-        f"{FLAGS.compute_dtype or 'config default'}")
+  print(
+    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), "
+    f"jax {jax.__version__}, compute dtype "
+    f"{FLAGS.compute_dtype or 'config default'}"
+  )
   print("| config | batch | steps/s | images/s | compile s | input batches/s | peak MiB |")
   print("|---|---:|---:|---:|---:|---:|---:|")
   for spec in FLAGS.configs:
     r = measure(spec, FLAGS.steps)
-    print(f"| {r['config']} | {r['batch']} | {r['steps_per_s']:.1f} | {r['images_per_s']:.0f} "
-          f"| {r['compile_s']:.2f} | {r['input_batches_per_s']:.0f} | {r['peak_mb']:.0f} |",
-          flush=True)
-  print("peak MiB: device peak_bytes_in_use where the backend reports it, else the "
-        "process's peak RSS (cumulative over rows).")
+    print(
+      f"| {r['config']} | {r['batch']} | {r['steps_per_s']:.1f} | {r['images_per_s']:.0f} "
+      f"| {r['compile_s']:.2f} | {r['input_batches_per_s']:.0f} | {r['peak_mb']:.0f} |",
+      flush=True,
+    )
+  print(
+    "peak MiB: device peak_bytes_in_use where the backend reports it, else the "
+    "process's peak RSS (cumulative over rows)."
+  )
 
 
 if __name__ == "__main__":

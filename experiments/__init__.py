@@ -1,11 +1,11 @@
 """One module per family; `build(config)` turns a config into the family's Experiment."""
+
 import importlib
 
 from genjax import data as gdata
 from genjax.errors import ConfigError
 
-FAMILIES = ("vae", "classifier", "autoencoder", "mae", "gan", "cyclegan", "ddpm",
-            "autoregressive")
+FAMILIES = ("vae", "classifier", "autoencoder", "mae", "gan", "cyclegan", "ddpm", "autoregressive")
 
 
 def build(config):

@@ -5,11 +5,13 @@ E(w) = ½ Σ‖y(x̃, w) − x‖² + λ Σ_k |z_k|, where x̃ is x corrupted by
 (x̃ = x for the basic and sparse AE), z the code of x̃ and y its decoding: the target is
 always the clean x.
 """
+
 import functools
 
 import jax
 import jax.numpy as jnp
 
+from experiments import autoencoder_figures, common
 from genjax import config_checks as checks
 from genjax import corruption as corruption_lib
 from genjax import losses
@@ -18,8 +20,6 @@ from genjax.nn.autoencoder import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS, Autoenco
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import autoencoder_figures
-from experiments import common
 
 
 def code_l1(z):
@@ -32,8 +32,9 @@ def code_sparsity(z, threshold: float):
   return jnp.mean((jnp.abs(z) < threshold).reshape(z.shape[0], -1), axis=-1)
 
 
-def autoencoder_loss(apply_fn, params, batch, key, *, corruption: str, corruption_level: float,
-                     sparsity_weight: float):
+def autoencoder_loss(
+  apply_fn, params, batch, key, *, corruption: str, corruption_level: float, sparsity_weight: float
+):
   """Batch mean of ½Σ‖decode(encode(x̃)) − x‖² + λΣ|z|, x̃ = corrupt(x), target the clean x."""
   x = batch["image"]
   x_in = corruption_lib.corrupt(key, x, corruption, corruption_level)
@@ -48,14 +49,17 @@ def _check(config):
   if m.backbone not in ("mlp", "conv"):
     raise ConfigError(f"model.backbone must be 'mlp' or 'conv', not {m.backbone!r}.")
   if m.activation not in CODE_ACTIVATIONS[1:]:
-    raise ConfigError(f"model.activation must be one of {CODE_ACTIVATIONS[1:]}, "
-                      f"not {m.activation!r}.")
+    raise ConfigError(
+      f"model.activation must be one of {CODE_ACTIVATIONS[1:]}, not {m.activation!r}."
+    )
   if m.code_activation not in CODE_ACTIVATIONS:
-    raise ConfigError(f"model.code_activation must be one of {CODE_ACTIVATIONS}, "
-                      f"not {m.code_activation!r}.")
+    raise ConfigError(
+      f"model.code_activation must be one of {CODE_ACTIVATIONS}, not {m.code_activation!r}."
+    )
   if m.output_activation not in OUTPUT_ACTIVATIONS:
-    raise ConfigError(f"model.output_activation must be one of {OUTPUT_ACTIVATIONS}, "
-                      f"not {m.output_activation!r}.")
+    raise ConfigError(
+      f"model.output_activation must be one of {OUTPUT_ACTIVATIONS}, not {m.output_activation!r}."
+    )
   if m.code_dim <= 0:
     raise ConfigError(f"model.code_dim must be positive, not {m.code_dim}.")
   for name in ("sparsity_weight", "sparsity_threshold"):
@@ -72,19 +76,29 @@ def make(config, image_shape) -> Experiment:
   _check(config)
   m, obj = config.model, config.objective
   if m.backbone == "conv":
-    common.halvings("model.channels",
-                    common.int_tuple(config, "model.channels", non_empty=True), image_shape)
-  model = Autoencoder(image_shape=tuple(image_shape), code_dim=m.code_dim, backbone=m.backbone,
-                      hidden=common.int_tuple(config, "model.hidden"),
-                      channels=common.int_tuple(config, "model.channels"),
-                      activation=m.activation, code_activation=m.code_activation,
-                      output_activation=m.output_activation,
-                      dtype=common.compute_dtype(config))
+    common.halvings(
+      "model.channels", common.int_tuple(config, "model.channels", non_empty=True), image_shape
+    )
+  model = Autoencoder(
+    image_shape=tuple(image_shape),
+    code_dim=m.code_dim,
+    backbone=m.backbone,
+    hidden=common.int_tuple(config, "model.hidden"),
+    channels=common.int_tuple(config, "model.channels"),
+    activation=m.activation,
+    code_activation=m.code_activation,
+    output_activation=m.output_activation,
+    dtype=common.compute_dtype(config),
+  )
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, *a, **kw: model.apply({"params": p}, *a, **kw)
-  loss_fn = functools.partial(autoencoder_loss, apply_fn, corruption=obj.corruption,
-                              corruption_level=obj.corruption_level,
-                              sparsity_weight=obj.sparsity_weight)
+  loss_fn = functools.partial(
+    autoencoder_loss,
+    apply_fn,
+    corruption=obj.corruption,
+    corruption_level=obj.corruption_level,
+    sparsity_weight=obj.sparsity_weight,
+  )
   encode = lambda p, x: apply_fn(p, x, method="encode")
   decode = lambda p, z: apply_fn(p, z, method="decode")
 
@@ -95,10 +109,12 @@ def make(config, image_shape) -> Experiment:
   def train_step(state, batch, key):
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
-    return state, {"train/loss": loss, "train/rec_error": jnp.mean(aux["rec_error"]),
-                   "train/code_l1": jnp.mean(aux["code_l1"]),
-                   "train/sparsity": jnp.mean(code_sparsity(aux["code"],
-                                                            obj.sparsity_threshold))}
+    return state, {
+      "train/loss": loss,
+      "train/rec_error": jnp.mean(aux["rec_error"]),
+      "train/code_l1": jnp.mean(aux["code_l1"]),
+      "train/sparsity": jnp.mean(code_sparsity(aux["code"], obj.sparsity_threshold)),
+    }
 
   def eval_step(state, batch, key):
     # The corrupted-input error uses the eval corruption for every variant, with the
@@ -107,10 +123,14 @@ def make(config, image_shape) -> Experiment:
     z = encode(params, x)
     sq = jnp.square(decode(params, z) - x).reshape(x.shape[0], -1)
     x_bad = corruption_lib.corrupt(key, x, obj.eval_corruption, obj.eval_corruption_level)
-    return {"eval/rec_error": 0.5 * jnp.sum(sq, axis=-1), "eval/mse": jnp.mean(sq, axis=-1),
-            "eval/rec_error_corrupted": losses.half_squared_error(
-                decode(params, encode(params, x_bad)), x),
-            "eval/sparsity": code_sparsity(z, obj.sparsity_threshold)}
+    return {
+      "eval/rec_error": 0.5 * jnp.sum(sq, axis=-1),
+      "eval/mse": jnp.mean(sq, axis=-1),
+      "eval/rec_error_corrupted": losses.half_squared_error(
+        decode(params, encode(params, x_bad)), x
+      ),
+      "eval/sparsity": code_sparsity(z, obj.sparsity_threshold),
+    }
 
   def sample(state, key, n):
     """Decodes codes z ~ N(0, I). An autoencoder has no prior: nothing makes its codes
@@ -119,8 +139,10 @@ def make(config, image_shape) -> Experiment:
     return decode(state.ema_params, z)
 
   def figures(state, ctx):
-    return autoencoder_figures.make_all(state, ctx, init=init, encode=jax.jit(encode),
-                                        decode=jax.jit(decode))
+    return autoencoder_figures.make_all(
+      state, ctx, init=init, encode=jax.jit(encode), decode=jax.jit(decode)
+    )
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    figures=figures)
+  return Experiment(
+    init=init, train_step=train_step, eval_step=eval_step, sample=sample, figures=figures
+  )

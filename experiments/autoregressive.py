@@ -1,12 +1,14 @@
 """Autoregressive models (PixelCNN, Gated PixelCNN, Row LSTM, Diagonal BiLSTM; van den
 Oord et al. 2016a, 2016b): the exact NLL -log p(x) = -sum_i log p(x_i | x_<i), and
 sequential sampling, naive or fast (genjax/autoregressive.py)."""
+
 import functools
 import math
 
 import jax
 import jax.numpy as jnp
 
+from experiments import autoregressive_figures, common
 from genjax import autoregressive as ar
 from genjax import config_checks as checks
 from genjax import subpixel
@@ -17,11 +19,13 @@ from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import autoregressive_figures
-from experiments import common
 
-ARCHS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
-         "diagonal_bilstm": DiagonalBiLSTM}
+ARCHS = {
+  "pixelcnn": PixelCNN,
+  "gated_pixelcnn": GatedPixelCNN,
+  "row_lstm": RowLSTM,
+  "diagonal_bilstm": DiagonalBiLSTM,
+}
 SAMPLERS = ("fast", "naive")
 
 
@@ -36,8 +40,9 @@ def nll_loss(apply_fn, dist, params, batch, key, *, conditional: bool):
 
 def make_dist(m):
   if m.likelihood not in subpixel.NAMES:
-    raise ConfigError(f"model.likelihood must be one of {sorted(subpixel.NAMES)}, "
-                      f"not {m.likelihood!r}.")
+    raise ConfigError(
+      f"model.likelihood must be one of {sorted(subpixel.NAMES)}, not {m.likelihood!r}."
+    )
   num_mix = m.get("num_mix", 5)  # absent from workdirs written before the mixture existed
   if m.likelihood == "logistic_mixture" and num_mix <= 0:
     raise ConfigError(f"model.num_mix must be positive, not {num_mix}.")
@@ -64,11 +69,19 @@ def build_model(config, image_shape):
     checks.integer("model.num_classes", m.num_classes, 1)
   colors = image_shape[-1]
   if m.hidden % colors:
-    raise ConfigError(f"model.hidden={m.hidden} must be a multiple of the {colors} colour "
-                      "channels (one channel group per colour).")
-  kw = dict(num_colors=colors, out_per_color=make_dist(m).num_params, hidden=m.hidden,
-            num_layers=m.num_layers, first_kernel=m.first_kernel, head_hidden=m.head_hidden,
-            dtype=common.compute_dtype(config))
+    raise ConfigError(
+      f"model.hidden={m.hidden} must be a multiple of the {colors} colour "
+      "channels (one channel group per colour)."
+    )
+  kw = dict(
+    num_colors=colors,
+    out_per_color=make_dist(m).num_params,
+    hidden=m.hidden,
+    num_layers=m.num_layers,
+    first_kernel=m.first_kernel,
+    head_hidden=m.head_hidden,
+    dtype=common.compute_dtype(config),
+  )
   if m.arch in ("pixelcnn", "gated_pixelcnn"):
     kw["kernel"] = m.kernel
   if m.arch == "gated_pixelcnn":
@@ -78,25 +91,32 @@ def build_model(config, image_shape):
 
 def make_samplers(model, image_shape, dist):
   """{"naive": sampler, "fast": sampler} over parameters (see genjax/autoregressive.py)."""
+
   def method(name):
     return lambda params, *args: model.apply({"params": params}, *args, method=name)
 
-  naive = ar.make_naive_sampler(lambda p, x, label: model.apply({"params": p}, x, label),
-                                image_shape, dist)
-  fast = ar.make_fast_sampler(method("init_cache"), method("start_row"),
-                              method("pixel_step"), image_shape, dist)
+  naive = ar.make_naive_sampler(
+    lambda p, x, label: model.apply({"params": p}, x, label), image_shape, dist
+  )
+  fast = ar.make_fast_sampler(
+    method("init_cache"), method("start_row"), method("pixel_step"), image_shape, dist
+  )
   return {"naive": naive, "fast": fast}
 
 
 def make(config, image_shape) -> Experiment:
   m = config.model
   if config.sample.sampler not in SAMPLERS:
-    raise ConfigError(f"sample.sampler must be one of {SAMPLERS}, "
-                      f"not {config.sample.sampler!r}.")
-  if m.likelihood == "bernoulli" and config.data.binarize == "none" and (
-      "binarized" not in config.data.name):
-    common.warn_once("A Bernoulli output on grey-level data gives a cross-entropy, not a "
-                     "likelihood; set data.binarize.")
+    raise ConfigError(f"sample.sampler must be one of {SAMPLERS}, not {config.sample.sampler!r}.")
+  if (
+    m.likelihood == "bernoulli"
+    and config.data.binarize == "none"
+    and ("binarized" not in config.data.name)
+  ):
+    common.warn_once(
+      "A Bernoulli output on grey-level data gives a cross-entropy, not a "
+      "likelihood; set data.binarize."
+    )
   image_shape = tuple(image_shape)
   model = build_model(config, image_shape)
   tx = make_optimizer(config.optim, config.train.num_steps)
@@ -114,8 +134,10 @@ def make(config, image_shape) -> Experiment:
   def train_step(state, batch, key):
     (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
-    return state, {"train/loss": loss,
-                   "train/bits_per_dim": likelihood.bits_per_dim(loss, image_shape)}
+    return state, {
+      "train/loss": loss,
+      "train/bits_per_dim": likelihood.bits_per_dim(loss, image_shape),
+    }
 
   def eval_step(state, batch, key):
     _, aux = loss_fn(state.ema_params, batch, key)
@@ -133,9 +155,16 @@ def make(config, image_shape) -> Experiment:
 
   def figures(state, ctx):
     return autoregressive_figures.make_all(
-        state, ctx, sampler=sampler, conditional=m.conditional, num_classes=m.num_classes)
+      state, ctx, sampler=sampler, conditional=m.conditional, num_classes=m.num_classes
+    )
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    sample_class=sample_class if m.conditional else None,
-                    figures=figures, binary_samples=m.likelihood == "bernoulli",
-                    network_evals_per_sample=math.prod(image_shape))
+  return Experiment(
+    init=init,
+    train_step=train_step,
+    eval_step=eval_step,
+    sample=sample,
+    sample_class=sample_class if m.conditional else None,
+    figures=figures,
+    binary_samples=m.likelihood == "bernoulli",
+    network_evals_per_sample=math.prod(image_shape),
+  )

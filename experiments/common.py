@@ -1,4 +1,5 @@
 """Small helpers every experiment module shares."""
+
 import functools
 import logging
 
@@ -36,8 +37,10 @@ def halvings(path: str, channels: tuple, image_shape) -> None:
   """A stride-2 stack of len(channels) layers needs image sides it can halve that often."""
   h, w = image_shape[0], image_shape[1]
   if h % 2 ** len(channels) or w % 2 ** len(channels):
-    raise ConfigError(f"{path} has {len(channels)} entries, so the image size ({h}x{w}) "
-                      f"must be divisible by {2 ** len(channels)}.")
+    raise ConfigError(
+      f"{path} has {len(channels)} entries, so the image size ({h}x{w}) "
+      f"must be divisible by {2 ** len(channels)}."
+    )
 
 
 def int_tuple(config, path: str, *, non_empty: bool = False) -> tuple:
@@ -45,9 +48,11 @@ def int_tuple(config, path: str, *, non_empty: bool = False) -> tuple:
   or one clear error."""
   section, _, name = path.rpartition(".")
   value = config[section][name] if section else config[name]
-  if not isinstance(value, (tuple, list)) or not all(
-      isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value) or (
-          non_empty and not value):
+  if (
+    not isinstance(value, (tuple, list))
+    or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    or (non_empty and not value)
+  ):
     kind = "a non-empty tuple" if non_empty else "a tuple"
     raise ConfigError(f"{path} must be {kind} of positive integers, not {value!r}.")
   return tuple(value)

@@ -15,6 +15,7 @@ The protocol, stated in every report it writes:
 - Parameters: a family evaluates the parameters its config samples from (the EMA where
   train.ema_decay > 0); the table says which.
 """
+
 import dataclasses
 import importlib
 import json
@@ -31,31 +32,37 @@ from genjax.train.writers import read_metrics
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-  name: str          # its row and its subdirectory of the comparison's workdir
-  config: str        # experiments/configs/<module>[:<variants>]
-  model: str         # what the row is, for the reader
-  likelihood: str    # what eval/bits_per_dim is for this family ("" = it has none)
+  name: str  # its row and its subdirectory of the comparison's workdir
+  config: str  # experiments/configs/<module>[:<variants>]
+  model: str  # what the row is, for the reader
+  likelihood: str  # what eval/bits_per_dim is for this family ("" = it has none)
 
 
 ENTRIES = (
-    Entry("vae", "vae_digits:logistic", "VAE, MLP 64-500-500-2, logistic-mixture decoder",
-          "importance-weighted bound, k = 1000"),
-    Entry("gan", "gan_digits", "GAN, MLP, non-saturating G loss", ""),
-    Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128", ""),
-    Entry("ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps",
-          "variational bound"),
-    Entry("pixelcnn", "pixelcnn_digits:logistic", "PixelCNN, 5 residual blocks, "
-          "logistic mixture", "exact"),
+  Entry(
+    "vae",
+    "vae_digits:logistic",
+    "VAE, MLP 64-500-500-2, logistic-mixture decoder",
+    "importance-weighted bound, k = 1000",
+  ),
+  Entry("gan", "gan_digits", "GAN, MLP, non-saturating G loss", ""),
+  Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128", ""),
+  Entry(
+    "ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps", "variational bound"
+  ),
+  Entry(
+    "pixelcnn", "pixelcnn_digits:logistic", "PixelCNN, 5 residual blocks, logistic mixture", "exact"
+  ),
 )
 NAMES = tuple(e.name for e in ENTRIES)
 
 # The evaluators every family is measured with; `every` < 0: after training only.
 EVALS = dict(
-    split_means=dict(type="split_means", every=-1),
-    sample_quality=dict(type="sample_quality", every=-1, k=3),
-    sampling_speed=dict(type="sampling_speed", every=-1, batch=100, repeats=3),
+  split_means=dict(type="split_means", every=-1),
+  sample_quality=dict(type="sample_quality", every=-1, k=3),
+  sampling_speed=dict(type="sampling_speed", every=-1, batch=100, repeats=3),
 )
-QUALITY_SAMPLES = 300   # the whole 8×8 test split; the floor uses as many train images
+QUALITY_SAMPLES = 300  # the whole 8×8 test split; the floor uses as many train images
 SMOKE_QUALITY_SAMPLES = 100
 
 
@@ -63,8 +70,9 @@ def entries(only: str = "") -> tuple:
   names = [n for n in only.split(",") if n]
   unknown = sorted(set(names) - set(NAMES))
   if unknown:
-    raise ConfigError(f"--only names families of the comparison: {', '.join(NAMES)}; "
-                      f"not {unknown[0]!r}.")
+    raise ConfigError(
+      f"--only names families of the comparison: {', '.join(NAMES)}; not {unknown[0]!r}."
+    )
   return tuple(e for e in ENTRIES if not names or e.name in names)
 
 
@@ -72,6 +80,7 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = ""):
   """The entry's config under the protocol: its own model and training, common data and
   evaluators."""
   import ml_collections  # pylint: disable=import-outside-toplevel
+
   module, _, variants = entry.config.partition(":")
   variants = ",".join(v for v in (variants, "smoke" if smoke else "") if v) or None
   c = importlib.import_module(f"experiments.configs.{module}").get_config(variants)
@@ -105,9 +114,9 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net) -> dict:
   record = {"entry": entry.name, "config": entry.config, "seed": config.seed}
   try:
     loop.train_and_evaluate(experiment, config, rundir, feature_net=feature_net)
-    step, metrics = loop.evaluate_checkpoint(experiment, config, rundir,
-                                             feature_net=feature_net,
-                                             names=("split_means", "sample_quality"))
+    step, metrics = loop.evaluate_checkpoint(
+      experiment, config, rundir, feature_net=feature_net, names=("split_means", "sample_quality")
+    )
     record.update(step=step, metrics=metrics)
   except TrainingDiverged as e:
     record["diverged"] = str(e)
@@ -127,6 +136,7 @@ def sampling_speed(config, rundir: str) -> dict:
 def draw(config, rundir: str, n: int, seed_offset: int = 3) -> np.ndarray:
   """n samples in [-1, 1] from a trained run, for the comparison's sample figure."""
   import jax  # pylint: disable=import-outside-toplevel
+
   experiment = experiments.build(config)
   _, state = loop.restore_latest(experiment, config, rundir)
   fn = jax.jit(experiment.sample, static_argnums=2)
@@ -136,8 +146,7 @@ def draw(config, rundir: str, n: int, seed_offset: int = 3) -> np.ndarray:
 def median_steps_per_sec(rundir: str) -> float:
   """Training speed from the run's own log: the median over its log intervals after the
   first (which includes compilation), so a resumed run is timed like one that was not."""
-  rates = [r["train/steps_per_sec"] for r in read_metrics(rundir)
-           if "train/steps_per_sec" in r]
+  rates = [r["train/steps_per_sec"] for r in read_metrics(rundir) if "train/steps_per_sec" in r]
   rates = rates[1:] or rates
   return float(np.median(rates)) if rates else float("nan")
 

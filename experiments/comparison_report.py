@@ -1,28 +1,43 @@
 """The comparison's report.md, results.json and figures, from its measured records."""
+
 import json
 import math
 import os
 
 import numpy as np
 
-from genjax import viz
 from experiments import comparison
+from genjax import viz
 
 NET = "digits"  # the feature network's name: metrics are eval/fd_digits, ...
 
 
-def write(workdir: str, summaries: dict, speeds: dict, samples: dict, *, command: str,
-          smoke: bool, num_seeds: int, feature_net) -> list:
+def write(
+  workdir: str,
+  summaries: dict,
+  speeds: dict,
+  samples: dict,
+  *,
+  command: str,
+  smoke: bool,
+  num_seeds: int,
+  feature_net,
+) -> list:
   """summaries/speeds/samples: {entry name: ...}. Returns the paths written."""
   figures = os.path.join(workdir, "figures")
-  paths = [_sample_figure(os.path.join(figures, "samples.png"), samples),
-           _quality_figure(os.path.join(figures, "sample_quality.png"), summaries)]
-  results = {"date": comparison.now(), "command": command, "smoke": smoke,
-             "num_seeds": num_seeds, "feature_net_test_accuracy": feature_net.accuracy,
-             "quality_samples": (comparison.SMOKE_QUALITY_SAMPLES if smoke
-                                 else comparison.QUALITY_SAMPLES),
-             "families": {name: {**summaries[name], "sampling": speeds.get(name, {})}
-                          for name in summaries}}
+  paths = [
+    _sample_figure(os.path.join(figures, "samples.png"), samples),
+    _quality_figure(os.path.join(figures, "sample_quality.png"), summaries),
+  ]
+  results = {
+    "date": comparison.now(),
+    "command": command,
+    "smoke": smoke,
+    "num_seeds": num_seeds,
+    "feature_net_test_accuracy": feature_net.accuracy,
+    "quality_samples": (comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES),
+    "families": {name: {**summaries[name], "sampling": speeds.get(name, {})} for name in summaries},
+  }
   path = os.path.join(workdir, "results.json")
   with open(path, "w", encoding="utf-8") as f:
     json.dump(results, f, indent=2)
@@ -50,38 +65,48 @@ def _cell(summary, key, fmt="{:.1f}", floor=None) -> str:
 def markdown(results: dict) -> str:
   entries = {e.name: e for e in comparison.ENTRIES}
   seeds = results["num_seeds"]
-  spread = (f"mean ± standard deviation over {seeds} seeds" if seeds > 1 else "one seed")
+  spread = f"mean ± standard deviation over {seeds} seeds" if seeds > 1 else "one seed"
   lines = [
-      "# The generative families compared" + (" (smoke: seconds of training, not results)"
-                                              if results["smoke"] else ""),
-      "",
-      f"Measured {results['date']} by `{results['command']}`; {spread}.",
-      "",
-      "| family | model | Fréchet distance ↓ (floor) | precision (floor) | recall (floor) "
-      "| classes covered (of 10) | class entropy, nats (max 2.30) | test bits/dim ↓ "
-      "| images/s at batch 100 | network evals per image | train steps/s "
-      "| parameters evaluated | runs diverged |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    "# The generative families compared"
+    + (" (smoke: seconds of training, not results)" if results["smoke"] else ""),
+    "",
+    f"Measured {results['date']} by `{results['command']}`; {spread}.",
+    "",
+    "| family | model | Fréchet distance ↓ (floor) | precision (floor) | recall (floor) "
+    "| classes covered (of 10) | class entropy, nats (max 2.30) | test bits/dim ↓ "
+    "| images/s at batch 100 | network evals per image | train steps/s "
+    "| parameters evaluated | runs diverged |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
   ]
   for name, fam in results["families"].items():
     e = entries[name]
     speed = fam["sampling"]
-    lines.append("| " + " | ".join([
-        name, e.model,
-        _cell(fam, f"eval/fd_{NET}", "{:.1f}", f"eval/fd_{NET}_floor"),
-        _cell(fam, f"eval/precision_{NET}", "{:.3f}", f"eval/precision_{NET}_floor"),
-        _cell(fam, f"eval/recall_{NET}", "{:.3f}", f"eval/recall_{NET}_floor"),
-        _cell(fam, "eval/classes_covered", "{:.1f}"),
-        _cell(fam, "eval/class_entropy", "{:.2f}"),
-        _likelihood(fam, e),
-        f"{speed['eval/sample_images_per_sec']:.0f}" if speed else "—",
-        f"{speed['eval/network_evals_per_image']:.0f}" if speed else "—",
-        _cell(fam, "train_steps_per_sec", "{:.1f}"),
-        fam.get("parameters", ""),
-        f"{fam['diverged']} of {fam['runs']}",
-    ]) + " |")
-  lines += ["", _PROTOCOL.format(acc=100 * results["feature_net_test_accuracy"],
-                                   n=results["quality_samples"]), ""]
+    lines.append(
+      "| "
+      + " | ".join(
+        [
+          name,
+          e.model,
+          _cell(fam, f"eval/fd_{NET}", "{:.1f}", f"eval/fd_{NET}_floor"),
+          _cell(fam, f"eval/precision_{NET}", "{:.3f}", f"eval/precision_{NET}_floor"),
+          _cell(fam, f"eval/recall_{NET}", "{:.3f}", f"eval/recall_{NET}_floor"),
+          _cell(fam, "eval/classes_covered", "{:.1f}"),
+          _cell(fam, "eval/class_entropy", "{:.2f}"),
+          _likelihood(fam, e),
+          f"{speed['eval/sample_images_per_sec']:.0f}" if speed else "—",
+          f"{speed['eval/network_evals_per_image']:.0f}" if speed else "—",
+          _cell(fam, "train_steps_per_sec", "{:.1f}"),
+          fam.get("parameters", ""),
+          f"{fam['diverged']} of {fam['runs']}",
+        ]
+      )
+      + " |"
+    )
+  lines += [
+    "",
+    _PROTOCOL.format(acc=100 * results["feature_net_test_accuracy"], n=results["quality_samples"]),
+    "",
+  ]
   return "\n".join(lines)
 
 
@@ -113,18 +138,25 @@ def _sample_figure(path, samples: dict):
   if not samples:
     return None
   rows = {name: viz.to_unit(x) for name, x in samples.items()}
-  return viz.labeled_rows(path, rows, title="samples of each family (8×8 digits)",
-                          note="first samples of each run's sampler, not selected")
+  return viz.labeled_rows(
+    path,
+    rows,
+    title="samples of each family (8×8 digits)",
+    note="first samples of each run's sampler, not selected",
+  )
 
 
 def _quality_figure(path, summaries: dict):
   """Fréchet distance per family with its floor, and precision against recall."""
   import jax  # pylint: disable=import-outside-toplevel
+
   if jax.process_index() != 0 or not summaries:
     return path
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   names = [n for n, s in summaries.items() if f"eval/fd_{NET}" in s["mean"]]
   if not names:
     return None
@@ -132,23 +164,39 @@ def _quality_figure(path, summaries: dict):
   sd = [summaries[n]["sd"].get(f"eval/fd_{NET}", float("nan")) for n in names]
   fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
   xs = np.arange(len(names))
-  left.bar(xs, [mean(n, f"eval/fd_{NET}") for n in names], color="tab:blue", capsize=3,
-           yerr=None if all(math.isnan(s) for s in sd) else np.nan_to_num(sd))
-  left.plot(xs, [mean(n, f"eval/fd_{NET}_floor") for n in names], "k_", markersize=20,
-            label="real-vs-real floor")
+  left.bar(
+    xs,
+    [mean(n, f"eval/fd_{NET}") for n in names],
+    color="tab:blue",
+    capsize=3,
+    yerr=None if all(math.isnan(s) for s in sd) else np.nan_to_num(sd),
+  )
+  left.plot(
+    xs,
+    [mean(n, f"eval/fd_{NET}_floor") for n in names],
+    "k_",
+    markersize=20,
+    label="real-vs-real floor",
+  )
   left.set_xticks(xs, names)
   left.set_ylabel("Fréchet distance (classifier features)")
   left.set_title("sample quality (lower is better)")
   left.legend()
   for n in names:
     right.scatter(mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}"), s=30)
-    right.annotate(n, (mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}")),
-                   textcoords="offset points", xytext=(4, 4), fontsize=8)
-  floor = (mean(names[0], f"eval/recall_{NET}_floor"),
-           mean(names[0], f"eval/precision_{NET}_floor"))
+    right.annotate(
+      n,
+      (mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}")),
+      textcoords="offset points",
+      xytext=(4, 4),
+      fontsize=8,
+    )
+  floor = (
+    mean(names[0], f"eval/recall_{NET}_floor"),
+    mean(names[0], f"eval/precision_{NET}_floor"),
+  )
   right.scatter(*floor, marker="*", color="k", s=60)
-  right.annotate("real digits", floor, textcoords="offset points", xytext=(4, -10),
-                 fontsize=8)
+  right.annotate("real digits", floor, textcoords="offset points", xytext=(4, -10), fontsize=8)
   right.set_xlim(0, 1.05)
   right.set_ylim(0, 1.05)
   right.set_xlabel("recall (fraction of real digits covered)")

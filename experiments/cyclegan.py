@@ -6,30 +6,38 @@ Domain X is data split A ('image_a'), Y is B ('image_b'). One pure step moves th
 generators jointly by the generator objective and each discriminator by its own loss
 only; the fakes each discriminator sees come from its image pool, kept in the state.
 """
+
 import functools
 
 import jax
 import jax.numpy as jnp
 
+from experiments import common, cyclegan_figures
 from genjax import config_checks as checks
 from genjax import data as gdata
-from genjax import image_pool
-from genjax import losses
+from genjax import image_pool, losses
 from genjax.data.digits_cycle import appearance
 from genjax.errors import ConfigError
 from genjax.nn.cyclegan import PatchDiscriminator, ResnetGenerator
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import common
-from experiments import cyclegan_figures
 
 GENERATORS = ("G", "F")
 DISCRIMINATORS = ("D_X", "D_Y")
 
 
-def generator_objective(apply_fn, params, batch, key, *, disc_params, gan_loss: str,
-                        lambda_cycle: float, lambda_identity: float):
+def generator_objective(
+  apply_fn,
+  params,
+  batch,
+  key,
+  *,
+  disc_params,
+  gan_loss: str,
+  lambda_cycle: float,
+  lambda_identity: float,
+):
   """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed.
 
   adv: (D_Y(G(x)) - 1)^2 + (D_X(F(y)) - 1)^2 for LSGAN; cycle: λ(|F(G(x)) - x|₁ +
@@ -42,15 +50,24 @@ def generator_objective(apply_fn, params, batch, key, *, disc_params, gan_loss: 
   fake_y, fake_x = gen("G", x), gen("F", y)
   adv_g = jnp.mean(losses.generator_loss(disc("D_Y", fake_y), gan_loss))
   adv_f = jnp.mean(losses.generator_loss(disc("D_X", fake_x), gan_loss))
-  cycle = jnp.mean(losses.mean_absolute_error(gen("F", fake_y), x)
-                   + losses.mean_absolute_error(gen("G", fake_x), y))
+  cycle = jnp.mean(
+    losses.mean_absolute_error(gen("F", fake_y), x)
+    + losses.mean_absolute_error(gen("G", fake_x), y)
+  )
   identity = jnp.zeros(())
   if lambda_identity > 0:
-    identity = jnp.mean(losses.mean_absolute_error(gen("G", y), y)
-                        + losses.mean_absolute_error(gen("F", x), x))
+    identity = jnp.mean(
+      losses.mean_absolute_error(gen("G", y), y) + losses.mean_absolute_error(gen("F", x), x)
+    )
   loss = adv_g + adv_f + lambda_cycle * cycle + lambda_identity * lambda_cycle * identity
-  return loss, {"adv_G": adv_g, "adv_F": adv_f, "cycle": cycle, "identity": identity,
-                "fake_x": fake_x, "fake_y": fake_y}
+  return loss, {
+    "adv_G": adv_g,
+    "adv_F": adv_f,
+    "cycle": cycle,
+    "identity": identity,
+    "fake_x": fake_x,
+    "fake_y": fake_y,
+  }
 
 
 def discriminator_objective(apply_fn, params, batch, key, *, gan_loss: str):
@@ -61,11 +78,24 @@ def discriminator_objective(apply_fn, params, batch, key, *, gan_loss: str):
   return jnp.mean(losses.discriminator_loss(real, fake, gan_loss)), {}
 
 
-def make_train_step(apply_fn, tx_gen, tx_disc, *, gan_loss: str, lambda_cycle: float,
-                    lambda_identity: float, ema_decay: float):
+def make_train_step(
+  apply_fn,
+  tx_gen,
+  tx_disc,
+  *,
+  gan_loss: str,
+  lambda_cycle: float,
+  lambda_identity: float,
+  ema_decay: float,
+):
   """(state, batch, key) -> (state, metrics) over the four networks and both pools."""
-  gen_loss = functools.partial(generator_objective, apply_fn, gan_loss=gan_loss,
-                               lambda_cycle=lambda_cycle, lambda_identity=lambda_identity)
+  gen_loss = functools.partial(
+    generator_objective,
+    apply_fn,
+    gan_loss=gan_loss,
+    lambda_cycle=lambda_cycle,
+    lambda_identity=lambda_identity,
+  )
   disc_loss = functools.partial(discriminator_objective, apply_fn, gan_loss=gan_loss)
 
   def train_step(state, batch, key):
@@ -74,23 +104,33 @@ def make_train_step(apply_fn, tx_gen, tx_disc, *, gan_loss: str, lambda_cycle: f
     disc_params = {n: state[n].params for n in DISCRIMINATORS}
     # Differentiated with respect to G and F only: the discriminators are constants here.
     (g_loss, aux), g_grads = jax.value_and_grad(gen_loss, has_aux=True)(
-        gen_params, batch, k_gen, disc_params=disc_params)
+      gen_params, batch, k_gen, disc_params=disc_params
+    )
     new = dict(state)
     for n in GENERATORS:
       new[n] = state[n].apply_gradients(g_grads[n], tx_gen, ema_decay=ema_decay)
     # As in the paper's code, the discriminators judge the fakes of this step's forward
     # pass (made before the generators' update), mixed with older ones by the pools.
     fake_x, new["pool_X"] = image_pool.query(
-        state["pool_X"], jax.lax.stop_gradient(aux["fake_x"]), k_pool_x)
+      state["pool_X"], jax.lax.stop_gradient(aux["fake_x"]), k_pool_x
+    )
     fake_y, new["pool_Y"] = image_pool.query(
-        state["pool_Y"], jax.lax.stop_gradient(aux["fake_y"]), k_pool_y)
-    metrics = {"train/loss_G": g_loss, "train/adv_G": aux["adv_G"],
-               "train/adv_F": aux["adv_F"], "train/cycle": aux["cycle"],
-               "train/identity": aux["identity"]}
-    for n, real, fake, k in (("D_X", batch["image_a"], fake_x, k_dx),
-                             ("D_Y", batch["image_b"], fake_y, k_dy)):
-      d_loss, d_grads = jax.value_and_grad(lambda p: disc_loss(p, {"real": real, "fake": fake},
-                                                              k)[0])(state[n].params)
+      state["pool_Y"], jax.lax.stop_gradient(aux["fake_y"]), k_pool_y
+    )
+    metrics = {
+      "train/loss_G": g_loss,
+      "train/adv_G": aux["adv_G"],
+      "train/adv_F": aux["adv_F"],
+      "train/cycle": aux["cycle"],
+      "train/identity": aux["identity"],
+    }
+    for n, real, fake, k in (
+      ("D_X", batch["image_a"], fake_x, k_dx),
+      ("D_Y", batch["image_b"], fake_y, k_dy),
+    ):
+      d_loss, d_grads = jax.value_and_grad(
+        lambda p: disc_loss(p, {"real": real, "fake": fake}, k)[0]
+      )(state[n].params)
       new[n] = state[n].apply_gradients(d_grads, tx_disc, ema_decay=ema_decay)
       metrics[f"train/loss_{n}"] = d_loss
     return new, metrics
@@ -121,11 +161,15 @@ def eval_metrics(g, f, batch, *, known: bool) -> dict:
     of_a["eval/mae_ab"], of_a["eval/mse_ab"] = translation_errors(g, x, tx_)
     of_b["eval/mae_ba"], of_b["eval/mse_ba"] = translation_errors(f, y, ty_)
     of_a["eval/identity_mae_ab"], of_a["eval/identity_mse_ab"] = translation_errors(
-        lambda v: v, x, tx_)
+      lambda v: v, x, tx_
+    )
     of_b["eval/identity_mae_ba"], of_b["eval/identity_mse_ba"] = translation_errors(
-        lambda v: v, y, ty_)
-  return {**{k: v * batch["weight_a"] for k, v in of_a.items()},
-          **{k: v * batch["weight_b"] for k, v in of_b.items()}}
+      lambda v: v, y, ty_
+    )
+  return {
+    **{k: v * batch["weight_a"] for k, v in of_a.items()},
+    **{k: v * batch["weight_b"] for k, v in of_b.items()},
+  }
 
 
 def has_ground_truth(config) -> bool:
@@ -145,8 +189,9 @@ def patch_scores_side(side: int, num_layers: int) -> int:
 def _check(config):
   obj = config.objective
   if obj.gan_loss not in losses.GAN_LOSSES:
-    raise ConfigError(f"objective.gan_loss must be one of {losses.GAN_LOSSES}, "
-                      f"not {obj.gan_loss!r}.")
+    raise ConfigError(
+      f"objective.gan_loss must be one of {losses.GAN_LOSSES}, not {obj.gan_loss!r}."
+    )
   for name in ("lambda_cycle", "lambda_identity"):
     checks.real(f"objective.{name}", obj[name], 0)
   checks.integer("objective.pool_size", obj.pool_size, 0)
@@ -156,52 +201,71 @@ def _check(config):
   for name in ("gen_blocks", "disc_layers"):
     checks.integer(f"model.{name}", m[name], 0, checks.MAX_DEPTH)
   if len(tuple(config.data.domains)) != 2:
-    raise ConfigError("CycleGAN needs two domains: set data.domains to two train splits, "
-                      "e.g. ('trainA', 'trainB').")
+    raise ConfigError(
+      "CycleGAN needs two domains: set data.domains to two train splits, e.g. ('trainA', 'trainB')."
+    )
   if len(config.eval.split.split(gdata.PAIR_SEP)) != 2:
-    raise ConfigError(f"eval.split must name two test splits joined by "
-                      f"'{gdata.PAIR_SEP}' (e.g. 'testA{gdata.PAIR_SEP}testB'), "
-                      f"not {config.eval.split!r}.")
+    raise ConfigError(
+      f"eval.split must name two test splits joined by "
+      f"'{gdata.PAIR_SEP}' (e.g. 'testA{gdata.PAIR_SEP}testB'), "
+      f"not {config.eval.split!r}."
+    )
 
 
 def make(config, image_shape) -> Experiment:
   _check(config)
   m, obj = config.model, config.objective
   dtype = common.compute_dtype(config)
-  generator = ResnetGenerator(out_channels=image_shape[-1], features=m.gen_features,
-                              num_blocks=m.gen_blocks, dtype=dtype)
-  discriminator = PatchDiscriminator(features=m.disc_features, num_layers=m.disc_layers,
-                                     dtype=dtype)
+  generator = ResnetGenerator(
+    out_channels=image_shape[-1], features=m.gen_features, num_blocks=m.gen_blocks, dtype=dtype
+  )
+  discriminator = PatchDiscriminator(
+    features=m.disc_features, num_layers=m.disc_layers, dtype=dtype
+  )
   if image_shape[0] % 4 or image_shape[1] % 4:
-    raise ConfigError(f"CycleGAN's generator needs image sides divisible by 4, not "
-                      f"{tuple(image_shape[:2])}: set data.image_size.")
+    raise ConfigError(
+      f"CycleGAN's generator needs image sides divisible by 4, not "
+      f"{tuple(image_shape[:2])}: set data.image_size."
+    )
   side = min(image_shape[0], image_shape[1])
   if patch_scores_side(side, m.disc_layers) < 1:
-    fit = max((n for n in range(m.disc_layers) if patch_scores_side(side, n) >= 1),
-              default=0)
-    raise ConfigError(f"model.disc_layers={m.disc_layers} leaves no patch scores of "
-                      f"{side}x{side} images; at most {fit} layers fit.")
+    fit = max((n for n in range(m.disc_layers) if patch_scores_side(side, n) >= 1), default=0)
+    raise ConfigError(
+      f"model.disc_layers={m.disc_layers} leaves no patch scores of "
+      f"{side}x{side} images; at most {fit} layers fit."
+    )
   nets = {"generator": generator, "discriminator": discriminator}
   apply_fn = lambda p, x, *, net: nets[net].apply({"params": p}, x)
   tx = make_optimizer(config.optim, config.train.num_steps)
-  train_step = make_train_step(apply_fn, tx, tx, gan_loss=obj.gan_loss,
-                               lambda_cycle=obj.lambda_cycle,
-                               lambda_identity=obj.lambda_identity,
-                               ema_decay=config.train.ema_decay)
+  train_step = make_train_step(
+    apply_fn,
+    tx,
+    tx,
+    gan_loss=obj.gan_loss,
+    lambda_cycle=obj.lambda_cycle,
+    lambda_identity=obj.lambda_identity,
+    ema_decay=config.train.ema_decay,
+  )
   known = has_ground_truth(config)
 
   def init(key):
     x = jnp.zeros((1,) + tuple(image_shape), jnp.float32)
     keys = dict(zip(GENERATORS + DISCRIMINATORS, jax.random.split(key, 4)))
-    state = {n: TrainState.create(nets["generator" if n in GENERATORS else "discriminator"]
-                                  .init(keys[n], x)["params"], tx) for n in keys}
+    state = {
+      n: TrainState.create(
+        nets["generator" if n in GENERATORS else "discriminator"].init(keys[n], x)["params"], tx
+      )
+      for n in keys
+    }
     for n in ("pool_X", "pool_Y"):
       state[n] = image_pool.init(obj.pool_size, tuple(image_shape))
     return state
 
   def translators(state):
-    return (lambda v: apply_fn(state["G"].params, v, net="generator"),
-            lambda v: apply_fn(state["F"].params, v, net="generator"))
+    return (
+      lambda v: apply_fn(state["G"].params, v, net="generator"),
+      lambda v: apply_fn(state["F"].params, v, net="generator"),
+    )
 
   def eval_step(state, batch, key):
     del key
@@ -215,8 +279,12 @@ def make(config, image_shape) -> Experiment:
     return jnp.stack([x, gx, f(gx), y, fy, g(fy)])
 
   def figures(state, ctx):
-    return cyclegan_figures.make_all(state, ctx, translate=jax.jit(sample_given),
-                                     known=known)
+    return cyclegan_figures.make_all(state, ctx, translate=jax.jit(sample_given), known=known)
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step,
-                    sample_given=sample_given, figures=figures)
+  return Experiment(
+    init=init,
+    train_step=train_step,
+    eval_step=eval_step,
+    sample_given=sample_given,
+    figures=figures,
+  )

@@ -1,6 +1,7 @@
 """The DDPM and DDIM papers' figures for a trained workdir: samples, progressive
 generation (Ho et al. Figure 6), interpolation in x_t (Figure 8), inpainting, and the
 sample quality against the number of sampling steps (Song et al. Table 1)."""
+
 import functools
 import json
 import os
@@ -10,12 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from genjax import data as gdata
-from genjax import diffusion
-from genjax import viz
-from genjax.eval import evaluators
-from genjax.eval import likelihood
 from experiments.figure_helpers import has_every_class, metric_curves, one_per_class
+from genjax import data as gdata
+from genjax import diffusion, viz
+from genjax.eval import evaluators, likelihood
 
 DDIM_STEPS = (10, 20, 50, 100)
 
@@ -28,30 +27,49 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   x, labels = test["image"], test["label"]
   out = ctx.figures_dir
   u = viz.to_unit
-  keys = dict(zip(("samples", "progressive", "interp", "inpaint", "quality"),
-                  jax.random.split(ctx.key, 5)))
+  keys = dict(
+    zip(("samples", "progressive", "interp", "inpaint", "quality"), jax.random.split(ctx.key, 5))
+  )
   paths = []
 
   def sampler(name, steps=T, return_path=False):
-    return jax.jit(functools.partial(generate, sampler=name, ddim_steps=steps,
-                                     return_path=return_path), static_argnums=2)
+    return jax.jit(
+      functools.partial(generate, sampler=name, ddim_steps=steps, return_path=return_path),
+      static_argnums=2,
+    )
 
   ancestral = sampler("ancestral")
-  paths.append(viz.save_grid(os.path.join(out, "samples_ancestral.png"),
-                             u(ancestral(params, keys["samples"], 100)), ncol=10))
+  paths.append(
+    viz.save_grid(
+      os.path.join(out, "samples_ancestral.png"),
+      u(ancestral(params, keys["samples"], 100)),
+      ncol=10,
+    )
+  )
   ddim = sampler("ddim", min(50, T))
-  paths.append(viz.save_grid(os.path.join(out, f"samples_ddim{min(50, T)}.png"),
-                             u(ddim(params, keys["samples"], 100)), ncol=10))
+  paths.append(
+    viz.save_grid(
+      os.path.join(out, f"samples_ddim{min(50, T)}.png"),
+      u(ddim(params, keys["samples"], 100)),
+      ncol=10,
+    )
+  )
 
   # Figure 6: x̂_0 predicted from x_t along one reverse chain, at 10 times and the end.
   final, path = sampler("ancestral", return_path=True)(params, keys["progressive"], 8)
   picks = np.linspace(0, T - 1, 10).round().astype(int)
-  rows = {f"chain {i + 1}": np.concatenate([u(path[picks, i]), u(final[i][None])])
-          for i in range(8)}
+  rows = {
+    f"chain {i + 1}": np.concatenate([u(path[picks, i]), u(final[i][None])]) for i in range(8)
+  }
   times = ", ".join(str(T - int(p)) for p in picks)
-  paths.append(viz.labeled_rows(
-      os.path.join(out, "progressive.png"), rows, title="progressive generation",
-      note=f"left to right: x̂₀ predicted from x_t at t = {times}; last, the sample x₀"))
+  paths.append(
+    viz.labeled_rows(
+      os.path.join(out, "progressive.png"),
+      rows,
+      title="progressive generation",
+      note=f"left to right: x̂₀ predicted from x_t at t = {times}; last, the sample x₀",
+    )
+  )
 
   # Figure 8: diffuse two test digits to t, mix linearly, denoise with the same noise.
   t_mix = max(1, T // 2)
@@ -64,24 +82,35 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
     k_a, k_b, k_rev = jax.random.split(jax.random.fold_in(keys["interp"], j), 3)
     x0 = x[[first[a], first[b]]]
     t = jnp.full((2,), t_mix - 1)
-    xt = diffusion.q_sample(schedule, x0, t, jnp.stack([
-        jax.random.normal(k_a, x0.shape[1:]), jax.random.normal(k_b, x0.shape[1:])]))
+    xt = diffusion.q_sample(
+      schedule,
+      x0,
+      t,
+      jnp.stack([jax.random.normal(k_a, x0.shape[1:]), jax.random.normal(k_b, x0.shape[1:])]),
+    )
     mixed = (1 - lams)[:, None, None, None] * xt[0] + lams[:, None, None, None] * xt[1]
     # One reverse noise for the whole row: rows differ only by λ (the paper fixes it too).
     dec = jax.vmap(lambda m: denoise_from(params, k_rev, m[None], t_mix)[0])(mixed)
     name = f"classes {a} and {b}" if every_class else f"test images {a + 1} and {b + 1}"
     rows[name] = np.concatenate([u(x0[:1]), u(dec), u(x0[1:])])
-  paths.append(viz.labeled_rows(
-      os.path.join(out, "interpolation.png"), rows, title=f"interpolation in x_t, t = {t_mix}",
+  paths.append(
+    viz.labeled_rows(
+      os.path.join(out, "interpolation.png"),
+      rows,
+      title=f"interpolation in x_t, t = {t_mix}",
       note="ends: the two test images; between, denoised: (1 − λ) x_t(left) + λ x_t(right), "
-           "λ = 0 … 1"))
+      "λ = 0 … 1",
+    )
+  )
 
   # Inpainting: the lower half of one test digit per class is generated, 4 times.
   x0 = likelihood.from_bins(likelihood.to_bins(jnp.asarray(x[first])))
   h = x0.shape[1]
   mask = jnp.broadcast_to((jnp.arange(h) < h // 2)[None, :, None, None], x0.shape)
-  completions = [inpaint(params, jax.random.fold_in(keys["inpaint"], i), x0,
-                         mask.astype(jnp.float32)) for i in range(4)]
+  completions = [
+    inpaint(params, jax.random.fold_in(keys["inpaint"], i), x0, mask.astype(jnp.float32))
+    for i in range(4)
+  ]
   masked = jnp.where(mask, x0, 0.0)
   rows = {"top half given": u(masked)}
   rows.update({f"inpainted {i + 1}": u(c) for i, c in enumerate(completions)})
@@ -89,10 +118,14 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   paths.append(viz.labeled_rows(os.path.join(out, "inpainting.png"), rows))
 
   paths += _steps_vs_quality(out, ctx, params, keys["quality"], sampler, T)
-  curve = metric_curves(os.path.join(out, "loss.png"), ctx.workdir,
-                        {"train/loss": "L_simple (train minibatch)"},
-                        ylabel="squared error of ε, mean per pixel", title="DDPM training loss",
-                        logx=True)
+  curve = metric_curves(
+    os.path.join(out, "loss.png"),
+    ctx.workdir,
+    {"train/loss": "L_simple (train minibatch)"},
+    ylabel="squared error of ε, mean per pixel",
+    title="DDPM training loss",
+    logx=True,
+  )
   return [p for p in paths + [curve] if p]
 
 
@@ -103,8 +136,9 @@ def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
   n = cfg.sample.quality_num
   with cfg.unlocked():
     cfg.eval.fd_num_samples = n  # the real sets of the FD and its floor have n images too
-  quality = (evaluators.sample_quality_for(ctx.feature_net, cfg)
-             if ctx.feature_net is not None else None)
+  quality = (
+    evaluators.sample_quality_for(ctx.feature_net, cfg) if ctx.feature_net is not None else None
+  )
   runs = [("ddim", s) for s in DDIM_STEPS if s < T] + [("ddim", T), ("ancestral", T)]
   rows = []
   for name, steps in runs:
@@ -113,16 +147,23 @@ def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
     t0 = time.perf_counter()
     images = np.asarray(jax.block_until_ready(compiled(params, key)))
     seconds = time.perf_counter() - t0
-    row = {"sampler": name, "steps": steps, "eta": 0.0 if name == "ddim" else None,
-           "samples_per_s": n / seconds, "num_samples": n}
+    row = {
+      "sampler": name,
+      "steps": steps,
+      "eta": 0.0 if name == "ddim" else None,
+      "samples_per_s": n / seconds,
+      "num_samples": n,
+    }
     if quality is not None:
       m = quality.metrics(images)
       row["fd"] = m[f"eval/fd_{quality.net.name}"]
       row["fd_floor"] = m[f"eval/fd_{quality.net.name}_floor"]
     rows.append(row)
   fd_name = quality.net.name if quality is not None else "(no feature net)"
-  lines = [f"| sampler | steps S | FD {fd_name} | FD floor | samples/s |",
-           "|---|---:|---:|---:|---:|"]
+  lines = [
+    f"| sampler | steps S | FD {fd_name} | FD floor | samples/s |",
+    "|---|---:|---:|---:|---:|",
+  ]
   for r in rows:
     label = "DDIM, η = 0" if r["sampler"] == "ddim" else "ancestral (DDPM)"
     fd = f"{r['fd']:.2f}" if "fd" in r else "n/a"
@@ -130,8 +171,9 @@ def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
     lines.append(f"| {label} | {r['steps']} | {fd} | {floor} | {r['samples_per_s']:.1f} |")
   table = "\n".join(lines)
   if jax.process_index() == 0:
-    print(f"Sample quality against sampling steps ({n} samples, step {ctx.step}):\n{table}",
-          flush=True)
+    print(
+      f"Sample quality against sampling steps ({n} samples, step {ctx.step}):\n{table}", flush=True
+    )
     with open(os.path.join(out, "steps_vs_quality.json"), "w", encoding="utf-8") as f:
       json.dump(rows, f, indent=2)
     with open(os.path.join(out, "steps_vs_quality.md"), "w", encoding="utf-8") as f:

@@ -1,5 +1,6 @@
 """What the families' figure modules share: which test images a figure shows, and the
 curves of a run's logged metrics."""
+
 import numpy as np
 
 from genjax import viz
@@ -28,9 +29,17 @@ def has_every_class(labels, num_classes: int = 10) -> bool:
   return bool(np.all(np.isin(np.arange(num_classes), np.asarray(labels))))
 
 
-def metric_curves(path: str, workdir: str, curves: dict, *, ylabel: str, title: str = "",
-                  xlabel: str = "training step", x_scale: float = 1,
-                  logx: bool = False) -> str | None:
+def metric_curves(
+  path: str,
+  workdir: str,
+  curves: dict,
+  *,
+  ylabel: str,
+  title: str = "",
+  xlabel: str = "training step",
+  x_scale: float = 1,
+  logx: bool = False,
+) -> str | None:
   """Logged metrics of workdir/metrics.jsonl against the training step, one line each.
 
   curves: {metric key: legend label}, or {metric key: (legend label, fn)} to plot

@@ -10,12 +10,14 @@ one per D update: Algorithm 1 draws a fresh minibatch of examples for every D st
 reusing one batch k times would let D fit those few images. Every D step also draws its
 own z; the G step uses m fresh z.
 """
+
 import functools
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from experiments import common, gan_figures
 from genjax import config_checks as checks
 from genjax import losses
 from genjax.errors import ConfigError
@@ -23,8 +25,6 @@ from genjax.nn import gan as gan_nn
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import common
-from experiments import gan_figures
 
 ARCHITECTURES = ("mlp", "dcgan")
 PRIORS = ("uniform", "normal")
@@ -56,12 +56,12 @@ def discriminator_objective(apply_fn, params, batch, key, *, model_state, fake, 
   real_logits, model_state = apply_fn(params, model_state, batch["image"], k_real)
   fake_logits, model_state = apply_fn(params, model_state, jax.lax.stop_gradient(fake), k_fake)
   loss = jnp.mean(losses.discriminator_loss(real_logits, fake_logits, kind))
-  return loss, {"model_state": model_state, "real_logits": real_logits,
-                "fake_logits": fake_logits}
+  return loss, {"model_state": model_state, "real_logits": real_logits, "fake_logits": fake_logits}
 
 
-def generator_objective(apply_fn, params, batch, key, *, model_state, disc, kind: str,
-                        latent_dim: int, prior: str):
+def generator_objective(
+  apply_fn, params, batch, key, *, model_state, disc, kind: str, latent_dim: int, prior: str
+):
   """G's loss on as many fresh z as batch["image"] has rows, judged by `disc(x, key) ->
   logits` (D with its parameters held fixed: only G's parameters are differentiated)."""
   k_z, k_d = jax.random.split(key)
@@ -75,20 +75,19 @@ def generator_objective(apply_fn, params, batch, key, *, model_state, disc, kind
 def _check(config):
   m, obj = config.model, config.objective
   if m.architecture not in ARCHITECTURES:
-    raise ConfigError(f"model.architecture must be one of {ARCHITECTURES}, "
-                      f"not {m.architecture!r}.")
+    raise ConfigError(f"model.architecture must be one of {ARCHITECTURES}, not {m.architecture!r}.")
   for name in ("generator_loss", "discriminator_loss"):
     if obj[name] not in losses.GAN_LOSSES:
-      raise ConfigError(f"objective.{name} must be one of {losses.GAN_LOSSES}, "
-                        f"not {obj[name]!r}.")
+      raise ConfigError(f"objective.{name} must be one of {losses.GAN_LOSSES}, not {obj[name]!r}.")
   if obj.latent_prior not in PRIORS:
-    raise ConfigError(f"objective.latent_prior must be one of {PRIORS}, "
-                      f"not {obj.latent_prior!r}.")
+    raise ConfigError(f"objective.latent_prior must be one of {PRIORS}, not {obj.latent_prior!r}.")
   if obj.d_steps < 1:
     raise ConfigError(f"objective.d_steps must be at least 1, not {obj.d_steps}.")
   if config.data.batch_size % obj.d_steps:
-    raise ConfigError(f"data.batch_size ({config.data.batch_size}) must be a multiple of "
-                      f"objective.d_steps ({obj.d_steps}): each D step takes its own slice.")
+    raise ConfigError(
+      f"data.batch_size ({config.data.batch_size}) must be a multiple of "
+      f"objective.d_steps ({obj.d_steps}): each D step takes its own slice."
+    )
   if m.latent_dim < 1:
     raise ConfigError(f"model.latent_dim must be positive, not {m.latent_dim}.")
   if not 0.0 <= m.d_dropout < 1.0:
@@ -105,19 +104,28 @@ def build_networks(config, image_shape):
   m = config.model
   dtype = common.compute_dtype(config)
   if m.architecture == "mlp":
-    gen = gan_nn.MLPGenerator(image_shape=tuple(image_shape),
-                              hidden=common.int_tuple(config, "model.g_hidden"),
-                              activation=m.g_activation, dtype=dtype)
-    disc = gan_nn.MLPDiscriminator(hidden=common.int_tuple(config, "model.d_hidden"),
-                                   activation=m.d_activation, maxout_pieces=m.d_maxout_pieces,
-                                   dropout_rate=m.d_dropout, dtype=dtype)
+    gen = gan_nn.MLPGenerator(
+      image_shape=tuple(image_shape),
+      hidden=common.int_tuple(config, "model.g_hidden"),
+      activation=m.g_activation,
+      dtype=dtype,
+    )
+    disc = gan_nn.MLPDiscriminator(
+      hidden=common.int_tuple(config, "model.d_hidden"),
+      activation=m.d_activation,
+      maxout_pieces=m.d_maxout_pieces,
+      dropout_rate=m.d_dropout,
+      dtype=dtype,
+    )
   else:
     g_ch = common.int_tuple(config, "model.g_channels", non_empty=True)
     common.halvings("model.g_channels", g_ch, image_shape)
-    gen = gan_nn.DCGANGenerator(image_shape=tuple(image_shape), channels=g_ch,
-                                bn_momentum=m.bn_momentum, dtype=dtype)
-    disc = gan_nn.DCGANDiscriminator(channels=common.int_tuple(config, "model.d_channels"),
-                                     bn_momentum=m.bn_momentum, dtype=dtype)
+    gen = gan_nn.DCGANGenerator(
+      image_shape=tuple(image_shape), channels=g_ch, bn_momentum=m.bn_momentum, dtype=dtype
+    )
+    disc = gan_nn.DCGANDiscriminator(
+      channels=common.int_tuple(config, "model.d_channels"), bn_momentum=m.bn_momentum, dtype=dtype
+    )
   return gen, disc
 
 
@@ -127,8 +135,7 @@ def _apply(module, params, model_state, x, key=None, train=True):
   variables = {"params": params, **model_state}
   rngs = {"dropout": key} if key is not None else {}
   if train and model_state:
-    out, new_state = module.apply(variables, x, train=True, rngs=rngs,
-                                  mutable=list(model_state))
+    out, new_state = module.apply(variables, x, train=True, rngs=rngs, mutable=list(model_state))
     return out, dict(new_state)
   return module.apply(variables, x, train=train, rngs=rngs), model_state
 
@@ -148,19 +155,25 @@ def make(config, image_shape) -> Experiment:
   g_apply = functools.partial(_apply, gen)
   d_apply = functools.partial(_apply, disc)
   d_loss_fn = functools.partial(discriminator_objective, d_apply, kind=obj.discriminator_loss)
-  g_loss_fn = functools.partial(generator_objective, lambda p, s, z: g_apply(p, s, z),
-                                kind=obj.generator_loss, latent_dim=m.latent_dim,
-                                prior=obj.latent_prior)
+  g_loss_fn = functools.partial(
+    generator_objective,
+    lambda p, s, z: g_apply(p, s, z),
+    kind=obj.generator_loss,
+    latent_dim=m.latent_dim,
+    prior=obj.latent_prior,
+  )
   latent = functools.partial(sample_latent, dim=m.latent_dim, prior=obj.latent_prior)
 
   def init(key):
     k_g, k_d = jax.random.split(key)
-    g_params, g_state = _split_variables(
-        gen.init(k_g, jnp.zeros((2, m.latent_dim)), train=False))
+    g_params, g_state = _split_variables(gen.init(k_g, jnp.zeros((2, m.latent_dim)), train=False))
     d_params, d_state = _split_variables(
-        disc.init({"params": k_d, "dropout": k_d}, jnp.zeros((2, *image_shape)), train=False))
-    return {"gen": TrainState.create(g_params, tx_g, model_state=g_state),
-            "disc": TrainState.create(d_params, tx_d, model_state=d_state)}
+      disc.init({"params": k_d, "dropout": k_d}, jnp.zeros((2, *image_shape)), train=False)
+    )
+    return {
+      "gen": TrainState.create(g_params, tx_g, model_state=g_state),
+      "disc": TrainState.create(d_params, tx_d, model_state=d_state),
+    }
 
   def train_step(state, batch, key):
     g, d = state["gen"], state["disc"]
@@ -172,26 +185,38 @@ def make(config, image_shape) -> Experiment:
       # G's BatchNorm statistics from this forward pass are dropped: a D step leaves G as is.
       fake, _ = g_apply(g.params, g.model_state, latent(k_z, n))
       (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
-          d.params, {"image": real[i * n:(i + 1) * n]}, k_d, model_state=d.model_state,
-          fake=fake)
-      d = d.apply_gradients(grads, tx_d, ema_decay=tc.ema_decay,
-                            model_state=aux["model_state"])
-      d_logs.append({"d_loss": d_loss, "d_grad_norm": optax.tree.norm(grads),
-                     "d_real": jnp.mean(d_value(aux["real_logits"], obj.discriminator_loss)),
-                     "d_fake": jnp.mean(d_value(aux["fake_logits"], obj.discriminator_loss))})
+        d.params, {"image": real[i * n : (i + 1) * n]}, k_d, model_state=d.model_state, fake=fake
+      )
+      d = d.apply_gradients(grads, tx_d, ema_decay=tc.ema_decay, model_state=aux["model_state"])
+      d_logs.append(
+        {
+          "d_loss": d_loss,
+          "d_grad_norm": optax.tree.norm(grads),
+          "d_real": jnp.mean(d_value(aux["real_logits"], obj.discriminator_loss)),
+          "d_fake": jnp.mean(d_value(aux["fake_logits"], obj.discriminator_loss)),
+        }
+      )
 
     # D's own BatchNorm statistics are not updated while G trains against it.
     judge = lambda x, key: d_apply(d.params, d.model_state, x, key)[0]
     (g_loss, g_aux), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
-        g.params, {"image": real[:n]}, jax.random.fold_in(key, k), model_state=g.model_state,
-        disc=judge)
-    g = g.apply_gradients(g_grads, tx_g, ema_decay=tc.ema_decay,
-                          model_state=g_aux["model_state"])
-    metrics = {f"train/{name}": jnp.mean(jnp.stack([log[name] for log in d_logs]))
-               for name in d_logs[0]}
-    metrics.update({"train/g_loss": g_loss, "train/g_grad_norm": optax.tree.norm(g_grads),
-                    "train/d_fake_after": jnp.mean(d_value(g_aux["fake_logits"],
-                                                           obj.discriminator_loss))})
+      g.params,
+      {"image": real[:n]},
+      jax.random.fold_in(key, k),
+      model_state=g.model_state,
+      disc=judge,
+    )
+    g = g.apply_gradients(g_grads, tx_g, ema_decay=tc.ema_decay, model_state=g_aux["model_state"])
+    metrics = {
+      f"train/{name}": jnp.mean(jnp.stack([log[name] for log in d_logs])) for name in d_logs[0]
+    }
+    metrics.update(
+      {
+        "train/g_loss": g_loss,
+        "train/g_grad_norm": optax.tree.norm(g_grads),
+        "train/d_fake_after": jnp.mean(d_value(g_aux["fake_logits"], obj.discriminator_loss)),
+      }
+    )
     return {"gen": g, "disc": d}, metrics
 
   def generate(params, model_state, z):
@@ -203,10 +228,11 @@ def make(config, image_shape) -> Experiment:
     fake = generate(g.ema_params, g.model_state, latent(key, x.shape[0]))
     real_logits = d_apply(d.params, d.model_state, x, train=False)[0]
     fake_logits = d_apply(d.params, d.model_state, fake, train=False)[0]
-    return {"eval/d_real": d_value(real_logits, obj.discriminator_loss),
-            "eval/d_fake": d_value(fake_logits, obj.discriminator_loss),
-            "eval/d_loss": losses.discriminator_loss(real_logits, fake_logits,
-                                                     obj.discriminator_loss)}
+    return {
+      "eval/d_real": d_value(real_logits, obj.discriminator_loss),
+      "eval/d_fake": d_value(fake_logits, obj.discriminator_loss),
+      "eval/d_loss": losses.discriminator_loss(real_logits, fake_logits, obj.discriminator_loss),
+    }
 
   def sample(state, key, n):
     g = state["gen"]
@@ -215,9 +241,13 @@ def make(config, image_shape) -> Experiment:
   def figures(state, ctx):
     g = state["gen"]
     return gan_figures.make_all(
-        state, ctx, generate=jax.jit(lambda z: generate(g.ema_params, g.model_state, z)),
-        latent=jax.jit(latent, static_argnums=1),
-        d_is_probability=obj.discriminator_loss in _PROBABILISTIC)
+      state,
+      ctx,
+      generate=jax.jit(lambda z: generate(g.ema_params, g.model_state, z)),
+      latent=jax.jit(latent, static_argnums=1),
+      d_is_probability=obj.discriminator_loss in _PROBABILISTIC,
+    )
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    figures=figures)
+  return Experiment(
+    init=init, train_step=train_step, eval_step=eval_step, sample=sample, figures=figures
+  )

@@ -6,6 +6,7 @@ Radford et al. (2015): latent interpolation (Figure 4) and latent vector arithme
 (Figure 7). Plus sample grids over training, the loss curves, and mode coverage under the
 digit classifier (classes generated, entropy of the class histogram) to show collapse.
 """
+
 import glob
 import json
 import math
@@ -14,12 +15,11 @@ import os
 import jax
 import numpy as np
 
+from experiments.figure_helpers import metric_curves
 from genjax import data as gdata
 from genjax import viz
 from genjax.errors import ConfigError
-from genjax.eval import evaluators
-from genjax.eval import parzen
-from experiments.figure_helpers import metric_curves
+from genjax.eval import evaluators, parzen
 
 
 def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
@@ -33,15 +33,22 @@ def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
   u = viz.to_unit
   paths = []
 
-  z_pool, pool = _draw(generate, latent, keys["pool"], max(cfg.eval.mode_samples, 100),
-                       cfg.sample.batch_size)
+  z_pool, pool = _draw(
+    generate, latent, keys["pool"], max(cfg.eval.mode_samples, 100), cfg.sample.batch_size
+  )
   paths.append(viz.save_grid(os.path.join(out, "samples.png"), u(pool[:100]), ncol=10))
-  paths.append(samples_over_training(os.path.join(out, "samples_over_training.png"),
-                                     os.path.join(ctx.workdir, "samples")))
+  paths.append(
+    samples_over_training(
+      os.path.join(out, "samples_over_training.png"), os.path.join(ctx.workdir, "samples")
+    )
+  )
 
   train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"]
-  paths.append(nearest_neighbours(os.path.join(out, "nearest_neighbours.png"),
-                                  pool[:48].reshape(8, 6, *pool.shape[1:]), train))
+  paths.append(
+    nearest_neighbours(
+      os.path.join(out, "nearest_neighbours.png"), pool[:48].reshape(8, 6, *pool.shape[1:]), train
+    )
+  )
 
   za, zb = latent(keys["interp"], 8), latent(jax.random.fold_in(keys["interp"], 1), 8)
   t = np.linspace(0.0, 1.0, 10)[None, :, None]
@@ -56,15 +63,18 @@ def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
     probs = net.outputs(pool)[0]
     metrics["mode_coverage"] = mode_coverage(probs, cfg.eval.mode_min_fraction)
     real = gdata.load_split(cfg.data, cfg.eval.split)["image"]
-    metrics["mode_coverage_test_set"] = mode_coverage(net.outputs(real)[0],
-                                                      cfg.eval.mode_min_fraction)
-    arith_path, arith = latent_arithmetic(os.path.join(out, "latent_arithmetic.png"),
-                                          generate, net, z_pool, pool, probs, keys["noise"])
+    metrics["mode_coverage_test_set"] = mode_coverage(
+      net.outputs(real)[0], cfg.eval.mode_min_fraction
+    )
+    arith_path, arith = latent_arithmetic(
+      os.path.join(out, "latent_arithmetic.png"), generate, net, z_pool, pool, probs, keys["noise"]
+    )
     if arith_path:
       paths.append(arith_path)
       metrics["latent_arithmetic"] = arith
-  paths.extend(training_curves(out, ctx.workdir, cfg.objective.discriminator_loss,
-                               d_is_probability))
+  paths.extend(
+    training_curves(out, ctx.workdir, cfg.objective.discriminator_loss, d_is_probability)
+  )
 
   if jax.process_index() == 0:
     with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
@@ -86,6 +96,7 @@ def _draw(generate, latent, key, n: int, batch: int):
 
 # --- Metrics ------------------------------------------------------------------------
 
+
 def mode_coverage(probs, min_fraction: float) -> dict:
   """Classes generated and the entropy of the predicted-class histogram (nats)."""
   return evaluators.class_coverage(probs, min_fraction)
@@ -97,9 +108,11 @@ def check_parzen_held_out(cfg) -> None:
   valid, train = cfg.eval.parzen_valid_split, gdata.train_split(cfg.data)
   sizes = gdata.split_sizes(cfg.data, gdata.shared_splits(valid, train))
   if gdata.splits_overlap(valid, train, sizes):
-    raise ConfigError(f"eval.parzen_valid_split={valid!r} shares images with "
-                      f"data.train_split={train!r}; hold them out of training, "
-                      "e.g. train on 'train[:50000]' and validate on 'train[50000:]'.")
+    raise ConfigError(
+      f"eval.parzen_valid_split={valid!r} shares images with "
+      f"data.train_split={train!r}; hold them out of training, "
+      "e.g. train on 'train[:50000]' and validate on 'train[50000:]'."
+    )
 
 
 def parzen_metrics(cfg, generate, latent, key) -> dict:
@@ -118,27 +131,37 @@ def parzen_metrics(cfg, generate, latent, key) -> dict:
     sigma, valid_means = parzen.select_sigma(valid, centres, sigmas)
     ll = parzen.parzen_log_likelihood(test, centres, [sigma])[0]
     mean, se = parzen.mean_and_stderr(ll)
-    result[name] = {"log_likelihood_nats": mean, "stderr": se, "sigma": sigma,
-                    "num_centres": len(centres), "num_test": len(test),
-                    "valid_means": {f"{s:g}": float(v) for s, v in zip(sigmas, valid_means)}}
+    result[name] = {
+      "log_likelihood_nats": mean,
+      "stderr": se,
+      "sigma": sigma,
+      "num_centres": len(centres),
+      "num_test": len(test),
+      "valid_means": {f"{s:g}": float(v) for s, v in zip(sigmas, valid_means)},
+    }
   return result
 
 
 def _summary(m: dict) -> str:
   p, t = m["parzen"], m["parzen_train_set"]
-  lines = [f"Parzen log-likelihood (test, nats): {p['log_likelihood_nats']:.1f} ± "
-           f"{p['stderr']:.1f} (sigma {p['sigma']:g}, {p['num_centres']} samples); "
-           f"training set as the samples: {t['log_likelihood_nats']:.1f} ± {t['stderr']:.1f}"
-           f" (sigma {t['sigma']:g})."]
+  lines = [
+    f"Parzen log-likelihood (test, nats): {p['log_likelihood_nats']:.1f} ± "
+    f"{p['stderr']:.1f} (sigma {p['sigma']:g}, {p['num_centres']} samples); "
+    f"training set as the samples: {t['log_likelihood_nats']:.1f} ± {t['stderr']:.1f}"
+    f" (sigma {t['sigma']:g})."
+  ]
   if "mode_coverage" in m:
     c, r = m["mode_coverage"], m["mode_coverage_test_set"]
-    lines.append(f"Mode coverage: {c['classes_covered']}/{c['num_classes']} classes, "
-                 f"entropy {c['entropy_nats']:.3f} nats (max {c['max_entropy_nats']:.3f}; "
-                 f"test set {r['entropy_nats']:.3f}).")
+    lines.append(
+      f"Mode coverage: {c['classes_covered']}/{c['num_classes']} classes, "
+      f"entropy {c['entropy_nats']:.3f} nats (max {c['max_entropy_nats']:.3f}; "
+      f"test set {r['entropy_nats']:.3f})."
+    )
   return "\n".join(lines)
 
 
 # --- Figures ------------------------------------------------------------------------
+
 
 def samples_over_training(path, samples_dir, per_row: int = 10, max_rows: int = 12):
   """One row per saved sample grid (samples/step_N.npz), the same first latents each time
@@ -165,7 +188,7 @@ def nearest_neighbours(path, samples, train):
   training image closest (in pixel space) to the sample beside it."""
   last = samples[:, -1].reshape(samples.shape[0], -1)
   flat = train.reshape(train.shape[0], -1)
-  d2 = (np.sum(last ** 2, 1)[:, None] - 2.0 * last @ flat.T + np.sum(flat ** 2, 1)[None])
+  d2 = np.sum(last**2, 1)[:, None] - 2.0 * last @ flat.T + np.sum(flat**2, 1)[None]
   nn_imgs = train[np.argmin(d2, axis=1)]
   grid = np.concatenate([samples, nn_imgs[:, None]], axis=1)
   nrow, ncol = grid.shape[:2]
@@ -179,8 +202,9 @@ def nearest_neighbours(path, samples, train):
   return viz.save_png(path, img, upscale=viz.auto_upscale(h))
 
 
-def latent_arithmetic(path, generate, net, z, images, probs, key, *, source=None,
-                      group: int = 20, max_targets: int = 5):
+def latent_arithmetic(
+  path, generate, net, z, images, probs, key, *, source=None, group: int = 20, max_targets: int = 5
+):
   """DCGAN's Figure 7 on digits: z̄(thick a) − z̄(thin a) + z̄(thin c) ≈ z of a thick c.
 
   Groups are samples the classifier is sure of (p > 0.9), split by ink (mean brightness):
@@ -212,19 +236,28 @@ def latent_arithmetic(path, generate, net, z, images, probs, key, *, source=None
   rows, numbers = {}, []
   for c, (_, thin_c) in targets:
     result = src[0] - src[1] + thin_c
-    noise = np.asarray(jax.random.uniform(jax.random.fold_in(key, c), (4, z.shape[1]),
-                                          minval=-0.25, maxval=0.25))
+    noise = np.asarray(
+      jax.random.uniform(jax.random.fold_in(key, c), (4, z.shape[1]), minval=-0.25, maxval=0.25)
+    )
     zs = np.stack([src[0], src[1], thin_c, result, *(result + noise)]).astype(np.float32)
     out = np.asarray(generate(zs))
     rows[f"target class {c}"] = viz.to_unit(out)
     p_out = net.outputs(out[3:])[0]
     unit = viz.to_unit(out).reshape(len(out), -1).mean(1)
-    numbers.append({"source_class": source, "target_class": c,
-                    "ink_thin_target": float(unit[2]), "ink_result": float(unit[3]),
-                    "ink_result_with_noise": float(unit[4:].mean()),
-                    "p_target_class_result": float(p_out[:, c].mean())})
-  note = (f"left to right: G of z̄(thick {source}), z̄(thin {source}), z̄(thin target); "
-          "G of the result z̄(thick) − z̄(thin) + z̄(thin target); result + noise ±0.25, 4 times")
+    numbers.append(
+      {
+        "source_class": source,
+        "target_class": c,
+        "ink_thin_target": float(unit[2]),
+        "ink_result": float(unit[3]),
+        "ink_result_with_noise": float(unit[4:].mean()),
+        "p_target_class_result": float(p_out[:, c].mean()),
+      }
+    )
+  note = (
+    f"left to right: G of z̄(thick {source}), z̄(thin {source}), z̄(thin target); "
+    "G of the result z̄(thick) − z̄(thin) + z̄(thin target); result + noise ±0.25, 4 times"
+  )
   title = f"latent arithmetic: the ink of class {source} given to others"
   return viz.labeled_rows(path, rows, title=title, note=note), numbers
 
@@ -234,15 +267,27 @@ def training_curves(out, workdir, discriminator_loss: str, d_is_probability: boo
   d_unit = "probability of real, σ(logit)" if d_is_probability else "raw output"
   log_norm = lambda v: math.log10(max(v, 1e-12))
   curves = [
-      ("losses.png", {"train/d_loss": "D loss", "train/g_loss": "G loss"},
-       f"loss ({loss_unit})", "discriminator and generator losses"),
-      ("grad_norms.png", {"train/g_grad_norm": ("|grad G|", log_norm),
-                          "train/d_grad_norm": ("|grad D|", log_norm)},
-       "log10 gradient norm\n(L2 over all parameters)",
-       "gradient norms (G's vanishes when it saturates)"),
-      ("discriminator_outputs.png", {"train/d_real": "D(x)", "train/d_fake": "D(G(z))"},
-       f"mean D output\n({d_unit})", "D on real and generated images"),
+    (
+      "losses.png",
+      {"train/d_loss": "D loss", "train/g_loss": "G loss"},
+      f"loss ({loss_unit})",
+      "discriminator and generator losses",
+    ),
+    (
+      "grad_norms.png",
+      {"train/g_grad_norm": ("|grad G|", log_norm), "train/d_grad_norm": ("|grad D|", log_norm)},
+      "log10 gradient norm\n(L2 over all parameters)",
+      "gradient norms (G's vanishes when it saturates)",
+    ),
+    (
+      "discriminator_outputs.png",
+      {"train/d_real": "D(x)", "train/d_fake": "D(G(z))"},
+      f"mean D output\n({d_unit})",
+      "D on real and generated images",
+    ),
   ]
-  paths = [metric_curves(os.path.join(out, name), workdir, keys, ylabel=ylabel, title=title)
-           for name, keys, ylabel, title in curves]
+  paths = [
+    metric_curves(os.path.join(out, name), workdir, keys, ylabel=ylabel, title=title)
+    for name, keys, ylabel, title in curves
+  ]
   return [p for p in paths if p]

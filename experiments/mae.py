@@ -1,11 +1,13 @@
 """Masked autoencoder (He et al. 2021): mask most patches at random, encode the visible
 ones, reconstruct the pixels of the masked ones. Not generative: no sampler; what it is
 for is its encoder, whose features figures() scores with a linear probe."""
+
 import functools
 
 import jax
 import jax.numpy as jnp
 
+from experiments import common, mae_figures
 from genjax import config_checks as checks
 from genjax import patches as P
 from genjax.errors import ConfigError
@@ -13,8 +15,6 @@ from genjax.nn.vit import MAE
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import common
-from experiments import mae_figures
 
 
 def patch_targets(images, patch_size: int, norm_pix_loss: bool):
@@ -31,8 +31,7 @@ def masked_patch_mse(pred, target, mask):
   return jnp.sum(per_patch * mask, axis=-1) / jnp.sum(mask, axis=-1)
 
 
-def mae_loss(apply_fn, params, batch, key, *, patch_size: int, keep: int,
-             norm_pix_loss: bool):
+def mae_loss(apply_fn, params, batch, key, *, patch_size: int, keep: int, norm_pix_loss: bool):
   """Masked-patch MSE with a fresh random mask per example drawn from `key`.
 
   Every example masks the same number of patches, so the batch mean of the per-example
@@ -63,15 +62,20 @@ def check_model(m, image_shape, section: str = "model") -> tuple[int, int]:
     grid = P.grid_shape(image_shape, m.patch_size)
   except ValueError as e:
     raise ConfigError(f"{section}.patch_size: {e}") from None
-  for name, width, heads in (("width", m.width, m.num_heads),
-                             ("decoder_width", m.decoder_width, m.decoder_heads)):
+  for name, width, heads in (
+    ("width", m.width, m.num_heads),
+    ("decoder_width", m.decoder_width, m.decoder_heads),
+  ):
     checks.width(f"{section}.{name}", width)
     if width % 4:
-      raise ConfigError(f"{section}.{name} must be divisible by 4 for the 2-D sin-cos "
-                        f"position embedding, not {width}.")
+      raise ConfigError(
+        f"{section}.{name} must be divisible by 4 for the 2-D sin-cos "
+        f"position embedding, not {width}."
+      )
     if not isinstance(heads, int) or heads <= 0 or width % heads:
-      raise ConfigError(f"{section}.{name}={width} must be a multiple of its number of "
-                        f"heads ({heads}).")
+      raise ConfigError(
+        f"{section}.{name}={width} must be a multiple of its number of heads ({heads})."
+      )
   for name in ("depth", "decoder_depth"):
     checks.depth(f"{section}.{name}", m[name])
   checks.real(f"{section}.mlp_ratio", m.mlp_ratio, 0, low_open=True)
@@ -89,10 +93,18 @@ def _check(config, image_shape):
 
 def make_model(m, image_shape, dtype) -> MAE:
   """The MAE of model settings `m` (a config's `model`, or a fine-tune's `model.mae`)."""
-  return MAE(image_shape=tuple(image_shape), patch_size=m.patch_size, width=m.width,
-             depth=m.depth, num_heads=m.num_heads, decoder_width=m.decoder_width,
-             decoder_depth=m.decoder_depth, decoder_heads=m.decoder_heads,
-             mlp_ratio=m.mlp_ratio, dtype=dtype)
+  return MAE(
+    image_shape=tuple(image_shape),
+    patch_size=m.patch_size,
+    width=m.width,
+    depth=m.depth,
+    num_heads=m.num_heads,
+    decoder_width=m.decoder_width,
+    decoder_depth=m.decoder_depth,
+    decoder_heads=m.decoder_heads,
+    mlp_ratio=m.mlp_ratio,
+    dtype=dtype,
+  )
 
 
 def make(config, image_shape) -> Experiment:
@@ -101,8 +113,9 @@ def make(config, image_shape) -> Experiment:
   model = make_model(config.model, image_shape, common.compute_dtype(config))
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda params, *a, **kw: model.apply({"params": params}, *a, **kw)
-  loss_fn = functools.partial(mae_loss, apply_fn, patch_size=p, keep=keep,
-                              norm_pix_loss=obj.norm_pix_loss)
+  loss_fn = functools.partial(
+    mae_loss, apply_fn, patch_size=p, keep=keep, norm_pix_loss=obj.norm_pix_loss
+  )
 
   def init(key):
     return TrainState.create(init_params(key), tx)
@@ -122,8 +135,10 @@ def make(config, image_shape) -> Experiment:
     _, aux = loss_fn(state.ema_params, batch, key)
     x = batch["image"]
     pixels = to_pixels(aux["pred"], x, p, obj.norm_pix_loss)
-    return {"eval/loss": aux["mse"],
-            "eval/masked_mse_pixels": masked_patch_mse(pixels, P.patchify(x, p), aux["mask"])}
+    return {
+      "eval/loss": aux["mse"],
+      "eval/masked_mse_pixels": masked_patch_mse(pixels, P.patchify(x, p), aux["mask"]),
+    }
 
   def reconstruct(params, x, key, keep):
     """(mask [B, N], predicted pixels [B, N, p*p*C]) for a random mask keeping `keep`."""
@@ -134,8 +149,12 @@ def make(config, image_shape) -> Experiment:
 
   def figures(state, ctx):
     return mae_figures.make_all(
-        state, ctx, keep=keep, init_params=jax.jit(init_params),
-        reconstruct=jax.jit(reconstruct, static_argnums=3),
-        features=jax.jit(lambda params, x: apply_fn(params, x, method="features")))
+      state,
+      ctx,
+      keep=keep,
+      init_params=jax.jit(init_params),
+      reconstruct=jax.jit(reconstruct, static_argnums=3),
+      features=jax.jit(lambda params, x: apply_fn(params, x, method="features")),
+    )
 
   return Experiment(init=init, train_step=train_step, eval_step=eval_step, figures=figures)

@@ -4,22 +4,21 @@ reparameterisation trick, and the importance-weighted log p(x) of Burda et al. (
 Decoders: a Bernoulli (binarised data), a Gaussian (a density on [-1, 1] pixels, logged
 under names ending in CONTINUOUS_SUFFIX), or an 8-bit head from genjax/subpixel.py whose
 bound is on the discrete log-likelihood of 8-bit images, in PixelCNN's and DDPM's units."""
+
 import functools
 
 import jax
 import jax.numpy as jnp
 
-from genjax import losses
+from experiments import common, vae_figures
 from genjax import config_checks as checks
-from genjax import subpixel
+from genjax import losses, subpixel
 from genjax.errors import ConfigError
 from genjax.eval import likelihood as lik
 from genjax.nn.vae import VAE
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
-from experiments import common
-from experiments import vae_figures
 
 EIGHT_BIT = ("logistic_mixture", "softmax")  # genjax/subpixel.py's names
 LIKELIHOODS = ("bernoulli", "gaussian") + EIGHT_BIT
@@ -84,8 +83,7 @@ def _bounded_logvar(raw):
   return -7.0 + jax.nn.softplus(raw + 7.0)
 
 
-def elbo_loss(apply_fn, params, batch, key, *, likelihood: str, beta: float,
-              num_mix: int = 5):
+def elbo_loss(apply_fn, params, batch, key, *, likelihood: str, beta: float, num_mix: int = 5):
   """-(E_q[log p(x|z)] - beta KL(q(z|x) || p(z))), one reparameterised sample per image."""
   x = batch["image"]
   mean, logvar = apply_fn(params, x, method="encode")
@@ -96,8 +94,9 @@ def elbo_loss(apply_fn, params, batch, key, *, likelihood: str, beta: float,
   return loss, {"elbo": rec - kl, "rec": rec, "kl": kl}
 
 
-def importance_weights(apply_fn, params, x, key, *, likelihood: str, k: int, chunk: int,
-                       num_mix: int = 5):
+def importance_weights(
+  apply_fn, params, x, key, *, likelihood: str, k: int, chunk: int, num_mix: int = 5
+):
   """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x), z_i ~ q(z|x): [k, B]."""
   mean, logvar = apply_fn(params, x, method="encode")
 
@@ -109,7 +108,8 @@ def importance_weights(apply_fn, params, x, key, *, likelihood: str, k: int, chu
     log_px_z = decoder_log_prob(out, xs, likelihood, num_mix).reshape(chunk, -1)
     log_pz = losses.standard_normal_log_prob(flat).reshape(chunk, -1)
     log_qz = losses.gaussian_log_prob(
-        flat, jnp.tile(mean, (chunk, 1)), jnp.tile(logvar, (chunk, 1))).reshape(chunk, -1)
+      flat, jnp.tile(mean, (chunk, 1)), jnp.tile(logvar, (chunk, 1))
+    ).reshape(chunk, -1)
     return log_px_z + log_pz - log_qz, log_px_z
 
   log_w, log_px_z = jax.lax.map(chunk_weights, jax.random.split(key, k // chunk))
@@ -123,8 +123,12 @@ def eval_metrics(log_w, log_px_z, kl, *, likelihood: str, image_shape) -> dict:
   rec = jnp.mean(log_px_z, axis=0)
   elbo = rec - kl
   iw_nll = -losses.log_mean_exp(log_w, axis=0)
-  metrics = {f"eval/elbo{sfx}": elbo, f"eval/rec{sfx}": rec, "eval/kl": kl,
-             f"eval/iw_nll{sfx}": iw_nll}
+  metrics = {
+    f"eval/elbo{sfx}": elbo,
+    f"eval/rec{sfx}": rec,
+    "eval/kl": kl,
+    f"eval/iw_nll{sfx}": iw_nll,
+  }
   if likelihood in EIGHT_BIT:
     metrics["eval/bits_per_dim"] = lik.bits_per_dim(iw_nll, image_shape)
     metrics["eval/bits_per_dim_elbo"] = lik.bits_per_dim(-elbo, image_shape)
@@ -134,8 +138,9 @@ def eval_metrics(log_w, log_px_z, kl, *, likelihood: str, image_shape) -> dict:
 def make(config, image_shape) -> Experiment:
   m, obj = config.model, config.objective
   if obj.likelihood not in LIKELIHOODS:
-    raise ConfigError(f"objective.likelihood must be one of {sorted(LIKELIHOODS)}, "
-                      f"not {obj.likelihood!r}.")
+    raise ConfigError(
+      f"objective.likelihood must be one of {sorted(LIKELIHOODS)}, not {obj.likelihood!r}."
+    )
   checks.integer("objective.iw_samples", obj.iw_samples, 1)
   checks.integer("objective.iw_batch", obj.iw_batch, 1)
   if obj.iw_samples % obj.iw_batch:
@@ -145,26 +150,37 @@ def make(config, image_shape) -> Experiment:
   common.choice("model.backbone", m.backbone, ("mlp", "conv"))
   common.activation("model.activation", m.activation)
   if m.backbone == "conv":
-    common.halvings("model.channels",
-                    common.int_tuple(config, "model.channels", non_empty=True), image_shape)
+    common.halvings(
+      "model.channels", common.int_tuple(config, "model.channels", non_empty=True), image_shape
+    )
   num_mix = m.get("num_mix", 5)  # absent from workdirs written before the 8-bit heads
   if obj.likelihood == "logistic_mixture" and num_mix <= 0:
     raise ConfigError(f"model.num_mix must be positive, not {num_mix}.")
   if obj.likelihood in EIGHT_BIT and config.data.binarize != "none":
-    raise ConfigError(f"objective.likelihood={obj.likelihood!r} models 8-bit grey levels, "
-                      f"so data.binarize must be 'none', not {config.data.binarize!r}.")
+    raise ConfigError(
+      f"objective.likelihood={obj.likelihood!r} models 8-bit grey levels, "
+      f"so data.binarize must be 'none', not {config.data.binarize!r}."
+    )
   if obj.likelihood == "bernoulli" and config.data.binarize == "none":
-    common.warn_once("A Bernoulli decoder on grey-level data gives a cross-entropy, not a "
-                     "likelihood; set data.binarize for a proper bound.")
-  model = VAE(image_shape=tuple(image_shape), latent_dim=m.latent_dim, backbone=m.backbone,
-              hidden=common.int_tuple(config, "model.hidden"),
-              channels=common.int_tuple(config, "model.channels"), activation=m.activation,
-              out_params=out_params(obj.likelihood, num_mix),
-              dtype=common.compute_dtype(config))
+    common.warn_once(
+      "A Bernoulli decoder on grey-level data gives a cross-entropy, not a "
+      "likelihood; set data.binarize for a proper bound."
+    )
+  model = VAE(
+    image_shape=tuple(image_shape),
+    latent_dim=m.latent_dim,
+    backbone=m.backbone,
+    hidden=common.int_tuple(config, "model.hidden"),
+    channels=common.int_tuple(config, "model.channels"),
+    activation=m.activation,
+    out_params=out_params(obj.likelihood, num_mix),
+    dtype=common.compute_dtype(config),
+  )
   tx = make_optimizer(config.optim, config.train.num_steps)
   apply_fn = lambda p, *a, **kw: model.apply({"params": p}, *a, **kw)
-  loss_fn = functools.partial(elbo_loss, apply_fn, likelihood=obj.likelihood, beta=obj.beta,
-                              num_mix=num_mix)
+  loss_fn = functools.partial(
+    elbo_loss, apply_fn, likelihood=obj.likelihood, beta=obj.beta, num_mix=num_mix
+  )
   # Samples, reconstructions and figures show the decoder's mean for every head, as the
   # paper's Bernoulli figures do: a draw would add pixel noise that hides what z encodes.
   mean_of = functools.partial(decoder_mean, likelihood=obj.likelihood, num_mix=num_mix)
@@ -178,15 +194,25 @@ def make(config, image_shape) -> Experiment:
   def train_step(state, batch, key):
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
-    return state, {"train/loss": loss, f"train/elbo{sfx}": jnp.mean(aux["elbo"]),
-                   "train/kl": jnp.mean(aux["kl"]), f"train/rec{sfx}": jnp.mean(aux["rec"])}
+    return state, {
+      "train/loss": loss,
+      f"train/elbo{sfx}": jnp.mean(aux["elbo"]),
+      "train/kl": jnp.mean(aux["kl"]),
+      f"train/rec{sfx}": jnp.mean(aux["rec"]),
+    }
 
   def eval_step(state, batch, key):
     log_w, log_px_z, kl = importance_weights(
-        apply_fn, state.ema_params, batch["image"], key, likelihood=obj.likelihood,
-        k=obj.iw_samples, chunk=obj.iw_batch, num_mix=num_mix)
-    return eval_metrics(log_w, log_px_z, kl, likelihood=obj.likelihood,
-                        image_shape=image_shape)
+      apply_fn,
+      state.ema_params,
+      batch["image"],
+      key,
+      likelihood=obj.likelihood,
+      k=obj.iw_samples,
+      chunk=obj.iw_batch,
+      num_mix=num_mix,
+    )
+    return eval_metrics(log_w, log_px_z, kl, likelihood=obj.likelihood, image_shape=image_shape)
 
   def sample(state, key, n):
     z = jax.random.normal(key, (n, m.latent_dim))
@@ -198,11 +224,15 @@ def make(config, image_shape) -> Experiment:
 
   def figures(state, ctx):
     return vae_figures.make_all(
-        state, ctx,
-        encode=jax.jit(lambda p, x: apply_fn(p, x, method="encode")[0]),
-        decode=jax.jit(lambda p, z: mean_of(apply_fn(p, z, method="decode"))),
-        reconstruct=jax.jit(reconstruct), sample=jax.jit(sample, static_argnums=2),
-        metric_suffix=sfx)
+      state,
+      ctx,
+      encode=jax.jit(lambda p, x: apply_fn(p, x, method="encode")[0]),
+      decode=jax.jit(lambda p, z: mean_of(apply_fn(p, z, method="decode"))),
+      reconstruct=jax.jit(reconstruct),
+      sample=jax.jit(sample, static_argnums=2),
+      metric_suffix=sfx,
+    )
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step, sample=sample,
-                    figures=figures)
+  return Experiment(
+    init=init, train_step=train_step, eval_step=eval_step, sample=sample, figures=figures
+  )

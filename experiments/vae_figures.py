@@ -1,18 +1,18 @@
 """The VAE paper's figures for a trained workdir: prior samples, reconstructions,
 interpolations, the 2-D manifold (Figure 4), the latent space and the bound curves."""
+
 import os
 
 import numpy as np
 from scipy.stats import norm
 
-from genjax import data as gdata
-from genjax import viz
 from experiments import autoencoder_figures
 from experiments.figure_helpers import has_every_class, metric_curves, one_per_class
+from genjax import data as gdata
+from genjax import viz
 
 
-def make_all(state, ctx, *, encode, decode, reconstruct, sample,
-             metric_suffix: str = "") -> list:
+def make_all(state, ctx, *, encode, decode, reconstruct, sample, metric_suffix: str = "") -> list:
   """The paper's figures; `metric_suffix` ends the bounds' names (vae.metric_suffix)."""
   cfg = ctx.config
   params = state.ema_params
@@ -22,8 +22,9 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample,
   paths = []
   u = viz.to_unit
 
-  paths.append(viz.save_grid(os.path.join(out, "samples_prior.png"),
-                             u(sample(state, ctx.key, 100)), ncol=10))
+  paths.append(
+    viz.save_grid(os.path.join(out, "samples_prior.png"), u(sample(state, ctx.key, 100)), ncol=10)
+  )
 
   idx = one_per_class(labels, per_class=2)
   rows = {}
@@ -45,9 +46,13 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample,
     t = np.linspace(0.0, 1.0, 10)[:, None]
     name = f"digit {a} to {b}" if every_class else f"test image {a + 1} to {b + 1}"
     rows[name] = u(decode(params, (1 - t) * za + t * zb))
-  paths.append(viz.labeled_rows(
-      os.path.join(out, "interpolation.png"), rows,
-      note="decoded (1 − t) z_a + t z_b, t = 0 … 1, between two test digits' posterior means"))
+  paths.append(
+    viz.labeled_rows(
+      os.path.join(out, "interpolation.png"),
+      rows,
+      note="decoded (1 − t) z_a + t z_b, t = 0 … 1, between two test digits' posterior means",
+    )
+  )
 
   latent_dim = int(cfg.model.latent_dim)
   if latent_dim == 2:
@@ -55,25 +60,37 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample,
     q = norm.ppf(np.linspace(0.05, 0.95, 20))
     z1, z2 = np.meshgrid(q, q[::-1], indexing="xy")  # z1 left to right, z2 bottom to top
     grid = np.stack([z1, z2], -1).reshape(-1, 2)
-    paths.append(viz.save_grid(os.path.join(out, "manifold.png"),
-                               u(decode(params, grid.astype(np.float32))), ncol=20))
-    paths.append(_scatter(os.path.join(out, "latent_space.png"),
-                          np.asarray(encode(params, x)), labels))
+    paths.append(
+      viz.save_grid(
+        os.path.join(out, "manifold.png"), u(decode(params, grid.astype(np.float32))), ncol=20
+      )
+    )
+    paths.append(
+      _scatter(os.path.join(out, "latent_space.png"), np.asarray(encode(params, x)), labels)
+    )
 
-  paths.append(_bound_curve(os.path.join(out, "lower_bound.png"), ctx.workdir,
-                            cfg.data.batch_size, metric_suffix))
+  paths.append(
+    _bound_curve(
+      os.path.join(out, "lower_bound.png"), ctx.workdir, cfg.data.batch_size, metric_suffix
+    )
+  )
   if ctx.feature_net is not None:
     # The VAE side of "an autoencoder is not generative": prior samples scored by the
     # same protocol as the autoencoders' decoded random codes.
-    paths.extend(autoencoder_figures.write_not_generative(
-        ctx, encode=lambda x: encode(params, x), decode=lambda z: decode(params, z)))
+    paths.extend(
+      autoencoder_figures.write_not_generative(
+        ctx, encode=lambda x: encode(params, x), decode=lambda z: decode(params, z)
+      )
+    )
   return [p for p in paths if p]
 
 
 def _scatter(path, z, labels) -> str:
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   fig, ax = plt.subplots(figsize=(5, 4.5), dpi=120)
   sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=8)
   fig.colorbar(sc, ax=ax, ticks=range(10))
@@ -89,9 +106,17 @@ def _scatter(path, z, labels) -> str:
 def _bound_curve(path, workdir, batch_size, suffix: str = "") -> str | None:
   """The lower bound against training images seen, as the paper's Figure 2."""
   unit = "nats per image" + (",\ncontinuous density" if suffix else "")
-  return metric_curves(path, workdir,
-                       {"train/elbo" + suffix: "train (minibatch ELBO)",
-                        "eval/elbo" + suffix: "test ELBO",
-                        "eval/iw_nll" + suffix: ("test log p(x), IW estimate", lambda v: -v)},
-                       xlabel="training images seen", ylabel=f"log-likelihood ({unit})",
-                       title="VAE lower bound", x_scale=batch_size, logx=True)
+  return metric_curves(
+    path,
+    workdir,
+    {
+      "train/elbo" + suffix: "train (minibatch ELBO)",
+      "eval/elbo" + suffix: "test ELBO",
+      "eval/iw_nll" + suffix: ("test log p(x), IW estimate", lambda v: -v),
+    },
+    xlabel="training images seen",
+    ylabel=f"log-likelihood ({unit})",
+    title="VAE lower bound",
+    x_scale=batch_size,
+    logx=True,
+  )

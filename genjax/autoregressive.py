@@ -14,6 +14,7 @@ K is the number of parameters of the sub-pixel distribution `dist` (genjax/subpi
 whose `sample(key, params [B, K]) -> [B]` draws each value.
 `given` and `start` complete images: sub-pixels before `start` are taken from `given`.
 """
+
 import jax
 import jax.numpy as jnp
 

@@ -3,6 +3,7 @@
 A value of the right type can still be out of range (a size of 0, a NaN rate); these
 turn it into a ConfigError before anything is built from it.
 """
+
 import math
 import numbers
 
@@ -23,8 +24,7 @@ def _is_integer(value) -> bool:
 
 
 def _is_real(value) -> bool:
-  return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and math.isfinite(value))
+  return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _range_text(low, high, low_open: bool, high_open: bool, integer: bool) -> str:
@@ -57,8 +57,9 @@ def integer(path: str, value, low=None, high=None) -> int:
   return _check(path, value, low, high, False, False, True)
 
 
-def real(path: str, value, low=None, high=None, *, low_open: bool = False,
-         high_open: bool = False) -> float:
+def real(
+  path: str, value, low=None, high=None, *, low_open: bool = False, high_open: bool = False
+) -> float:
   """`value` of field `path` if it is a finite number within the bounds given."""
   return _check(path, value, low, high, low_open, high_open, False)
 

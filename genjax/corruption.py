@@ -3,6 +3,7 @@
 Images are in [-1, 1] with -1 as the background, so "masking" (the paper's destruction of
 a random fraction of the inputs, setting them to 0 in [0, 1] units) sets pixels to -1.
 """
+
 import jax
 import jax.numpy as jnp
 

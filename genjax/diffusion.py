@@ -6,6 +6,7 @@ plain function of arrays; an ε-prediction is any `eps_fn(x_t, t_index[B]) -> ε
 closure over a network's parameters, built inside the caller's jit), and samplers are
 `lax.scan`s, jitted by the caller.
 """
+
 import math
 from typing import Callable, NamedTuple
 
@@ -23,22 +24,24 @@ EpsFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 class Schedule(NamedTuple):
   """The forward process's per-step constants, float32 arrays of length T."""
+
   betas: jax.Array
-  alphas_cumprod: jax.Array            # ᾱ_t
-  alphas_cumprod_prev: jax.Array       # ᾱ_{t-1}, with ᾱ_0 = 1
-  posterior_variance: jax.Array        # β̃_t = β_t (1 - ᾱ_{t-1}) / (1 - ᾱ_t)
+  alphas_cumprod: jax.Array  # ᾱ_t
+  alphas_cumprod_prev: jax.Array  # ᾱ_{t-1}, with ᾱ_0 = 1
+  posterior_variance: jax.Array  # β̃_t = β_t (1 - ᾱ_{t-1}) / (1 - ᾱ_t)
   # log β̃_t with β̃_1 = 0 replaced by β̃_2, as Ho et al.'s code, so it stays finite.
   posterior_log_variance_clipped: jax.Array
-  posterior_mean_coef1: jax.Array      # multiplies x_0
-  posterior_mean_coef2: jax.Array      # multiplies x_t
+  posterior_mean_coef1: jax.Array  # multiplies x_0
+  posterior_mean_coef2: jax.Array  # multiplies x_t
 
   @property
   def num_timesteps(self) -> int:
     return self.betas.shape[0]
 
 
-def betas_for(kind: str, num_timesteps: int, *, beta_start: float = 1e-4,
-              beta_end: float = 0.02) -> np.ndarray:
+def betas_for(
+  kind: str, num_timesteps: int, *, beta_start: float = 1e-4, beta_end: float = 0.02
+) -> np.ndarray:
   """float64 β_1..β_T: "linear" (Ho et al.) or "cosine" (Nichol & Dhariwal 2021, s = 0.008)."""
   if kind == "linear":
     return np.linspace(beta_start, beta_end, num_timesteps, dtype=np.float64)
@@ -59,10 +62,14 @@ def make_schedule(kind: str, num_timesteps: int, **kwargs) -> Schedule:
   post_logvar = np.log(np.append(post_var[1] if num_timesteps > 1 else betas[0], post_var[1:]))
   f32 = lambda a: jnp.asarray(a, jnp.float32)
   return Schedule(
-      betas=f32(betas), alphas_cumprod=f32(ac), alphas_cumprod_prev=f32(ac_prev),
-      posterior_variance=f32(post_var), posterior_log_variance_clipped=f32(post_logvar),
-      posterior_mean_coef1=f32(betas * np.sqrt(ac_prev) / (1.0 - ac)),
-      posterior_mean_coef2=f32((1.0 - ac_prev) * np.sqrt(1.0 - betas) / (1.0 - ac)))
+    betas=f32(betas),
+    alphas_cumprod=f32(ac),
+    alphas_cumprod_prev=f32(ac_prev),
+    posterior_variance=f32(post_var),
+    posterior_log_variance_clipped=f32(post_logvar),
+    posterior_mean_coef1=f32(betas * np.sqrt(ac_prev) / (1.0 - ac)),
+    posterior_mean_coef2=f32((1.0 - ac_prev) * np.sqrt(1.0 - betas) / (1.0 - ac)),
+  )
 
 
 def _at(a, t, x):
@@ -71,6 +78,7 @@ def _at(a, t, x):
 
 
 # --- Forward process ------------------------------------------------------------------
+
 
 def q_mean_variance(s: Schedule, x0, t):
   """Mean and variance of q(x_t | x_0) = N(√ᾱ_t x_0, (1 - ᾱ_t) I)."""
@@ -105,6 +113,7 @@ def eps_from_x0(s: Schedule, xt, t, x0):
 
 # --- Reverse process ------------------------------------------------------------------
 
+
 def model_log_variance(s: Schedule, t, x, var_type: str):
   """log Σ_θ(x_t, t): "fixed_large" σ² = β_t (β̃_2 at t = 1, as Ho et al.'s code) or
   "fixed_small" σ² = β̃_t, the two choices of the paper's Section 3.2."""
@@ -132,10 +141,16 @@ def p_mean_variance(s: Schedule, eps_fn: EpsFn, xt, t, *, var_type: str, clip_x0
 
 # --- Variational bound ----------------------------------------------------------------
 
+
 def normal_kl(mean1, logvar1, mean2, logvar2):
   """Elementwise KL(N(mean1, e^logvar1) || N(mean2, e^logvar2))."""
-  return 0.5 * (-1.0 + logvar2 - logvar1 + jnp.exp(logvar1 - logvar2)
-                + jnp.square(mean1 - mean2) * jnp.exp(-logvar2))
+  return 0.5 * (
+    -1.0
+    + logvar2
+    - logvar1
+    + jnp.exp(logvar1 - logvar2)
+    + jnp.square(mean1 - mean2) * jnp.exp(-logvar2)
+  )
 
 
 def _sum_but_batch(x):
@@ -162,8 +177,9 @@ def vlb_term(s: Schedule, eps_fn: EpsFn, x0, t, noise, *, var_type: str, clip_x0
   return jnp.where(t == 0, decoder, kl)
 
 
-def vlb_terms(s: Schedule, eps_fn: EpsFn, x0, key, *, var_type: str, clip_x0: bool,
-              chunk: int, stride: int = 1):
+def vlb_terms(
+  s: Schedule, eps_fn: EpsFn, x0, key, *, var_type: str, clip_x0: bool, chunk: int, stride: int = 1
+):
   """Every term of the bound for each example: [T // stride, B] nats, row j is the term of
   index j·stride (x_t drawn afresh for each t, keyed by t).
 
@@ -182,16 +198,17 @@ def vlb_terms(s: Schedule, eps_fn: EpsFn, x0, key, *, var_type: str, clip_x0: bo
     flat = lambda a: a.reshape((-1,) + a.shape[2:])
     x0s = flat(jnp.broadcast_to(x0, (chunk,) + x0.shape))
     t = jnp.repeat(tc, b)
-    return vlb_term(s, eps_fn, x0s, t, flat(noise), var_type=var_type,
-                    clip_x0=clip_x0).reshape(chunk, b)
+    return vlb_term(s, eps_fn, x0s, t, flat(noise), var_type=var_type, clip_x0=clip_x0).reshape(
+      chunk, b
+    )
 
   return jax.lax.map(one_chunk, ts).reshape(num, b)
 
 
 # --- Samplers -------------------------------------------------------------------------
 
-def ancestral_step(s: Schedule, eps_fn: EpsFn, x, t_scalar, key, *, var_type: str,
-                   clip_x0: bool):
+
+def ancestral_step(s: Schedule, eps_fn: EpsFn, x, t_scalar, key, *, var_type: str, clip_x0: bool):
   """x_{t-1} ~ p_θ(x_{t-1} | x_t) (the paper's Algorithm 2); no noise at the last step.
   Returns (x_{t-1}, x̂_0)."""
   t = jnp.full((x.shape[0],), t_scalar)
@@ -200,9 +217,15 @@ def ancestral_step(s: Schedule, eps_fn: EpsFn, x, t_scalar, key, *, var_type: st
   return mean + jnp.where(t_scalar > 0, jnp.exp(0.5 * logvar), 0.0) * noise, x0
 
 
-def make_ancestral_sampler(s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed_large",
-                           clip_x0: bool = True, t_start: int | None = None,
-                           return_path: bool = False):
+def make_ancestral_sampler(
+  s: Schedule,
+  eps_fn: EpsFn,
+  *,
+  var_type: str = "fixed_large",
+  clip_x0: bool = True,
+  t_start: int | None = None,
+  return_path: bool = False,
+):
   """sample(key, x_start) -> x_0 by T (or `t_start`) ancestral steps in one lax.scan.
 
   x_start is x_T ~ N(0, I) for generation, or a diffused image x_{t_start} (index
@@ -216,6 +239,7 @@ def make_ancestral_sampler(s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed
       t, k = inp
       x, x0 = ancestral_step(s, eps_fn, x, t, k, var_type=var_type, clip_x0=clip_x0)
       return x, (x0 if return_path else None)
+
     ts = jnp.arange(t_start - 1, -1, -1)
     x, path = jax.lax.scan(body, x_start, (ts, jax.random.split(key, t_start)))
     return (x, path) if return_path else x
@@ -223,11 +247,13 @@ def make_ancestral_sampler(s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed
   return sample
 
 
-def make_inpainter(s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed_large",
-                   clip_x0: bool = True):
+def make_inpainter(
+  s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed_large", clip_x0: bool = True
+):
   """inpaint(key, x0_known, mask) -> completions: ancestral sampling in which the pixels
   where mask = 1 are replaced, after every step, by a draw of the known image from
   q(x_{t-1} | x_0) (and by x_0 itself at the end), so only the unknown region is generated."""
+
   def inpaint(key, x0_known, mask):
     k0, key = jax.random.split(key)
     x_t = jax.random.normal(k0, x0_known.shape)
@@ -237,8 +263,9 @@ def make_inpainter(s: Schedule, eps_fn: EpsFn, *, var_type: str = "fixed_large",
       k_step, k_known = jax.random.split(k)
       x, _ = ancestral_step(s, eps_fn, x, t, k_step, var_type=var_type, clip_x0=clip_x0)
       prev = jnp.full((x.shape[0],), jnp.maximum(t - 1, 0))
-      known = jnp.where(t > 0, q_sample(s, x0_known, prev,
-                                        jax.random.normal(k_known, x.shape)), x0_known)
+      known = jnp.where(
+        t > 0, q_sample(s, x0_known, prev, jax.random.normal(k_known, x.shape)), x0_known
+      )
       return mask * known + (1.0 - mask) * x, None
 
     T = s.num_timesteps
@@ -272,14 +299,21 @@ def ddim_step(s: Schedule, eps_fn: EpsFn, x, t, t_prev, key, *, eta: float, clip
     eps = eps_from_x0(s, x, tb, x0)
   ac = s.alphas_cumprod[t]
   ac_prev = jnp.where(t_prev >= 0, s.alphas_cumprod[jnp.maximum(t_prev, 0)], 1.0)
-  var = eta ** 2 * (1.0 - ac_prev) / (1.0 - ac) * (1.0 - ac / ac_prev)
+  var = eta**2 * (1.0 - ac_prev) / (1.0 - ac) * (1.0 - ac / ac_prev)
   mean = jnp.sqrt(ac_prev) * x0 + jnp.sqrt(jnp.maximum(1.0 - ac_prev - var, 0.0)) * eps
   x_prev = mean + jnp.sqrt(var) * jax.random.normal(key, x.shape, x.dtype)
   return x_prev, x0, mean, var
 
 
-def make_ddim_sampler(s: Schedule, eps_fn: EpsFn, *, num_steps: int, eta: float = 0.0,
-                      clip_x0: bool = True, return_path: bool = False):
+def make_ddim_sampler(
+  s: Schedule,
+  eps_fn: EpsFn,
+  *,
+  num_steps: int,
+  eta: float = 0.0,
+  clip_x0: bool = True,
+  return_path: bool = False,
+):
   """sample(key, x_T) -> x_0 by S = num_steps DDIM steps in one lax.scan; η = 0 is the
   deterministic sampler, η = 1 with S = T the ancestral one with σ² = β̃_t."""
   taus = ddim_timesteps(s.num_timesteps, num_steps)[::-1]
@@ -290,6 +324,7 @@ def make_ddim_sampler(s: Schedule, eps_fn: EpsFn, *, num_steps: int, eta: float 
       t, t_prev, k = inp
       x, x0, _, _ = ddim_step(s, eps_fn, x, t, t_prev, k, eta=eta, clip_x0=clip_x0)
       return x, (x0 if return_path else None)
+
     keys = jax.random.split(key, len(taus))
     x, path = jax.lax.scan(body, x_T, (jnp.asarray(taus), jnp.asarray(prevs), keys))
     return (x, path) if return_path else x

@@ -7,14 +7,14 @@ the paper's code (util/image_pool.py), image by image in batch order: while the 
 not full, store the new image and return it; once full, with probability 1/2 return a
 uniformly chosen stored image and store the new one in its place, else return the new one.
 """
+
 import jax
 import jax.numpy as jnp
 
 
 def init(size: int, image_shape, dtype=jnp.float32) -> dict:
   """An empty pool for `size` images of shape (H, W, C); size 0 disables it."""
-  return {"images": jnp.zeros((size, *image_shape), dtype),
-          "count": jnp.zeros((), jnp.int32)}
+  return {"images": jnp.zeros((size, *image_shape), dtype), "count": jnp.zeros((), jnp.int32)}
 
 
 def query(pool: dict, images, key):
@@ -39,5 +39,6 @@ def query(pool: dict, images, key):
 
   keys = jax.random.split(key, images.shape[0])
   (stored, count), out = jax.lax.scan(
-      one, (pool["images"], pool["count"]), (images.astype(pool["images"].dtype), keys))
+    one, (pool["images"], pool["count"]), (images.astype(pool["images"].dtype), keys)
+  )
   return out.astype(images.dtype), {"images": stored, "count": count}

@@ -2,6 +2,7 @@
 
 All log-likelihoods are in nats and summed over every dimension but the batch one.
 """
+
 import math
 
 import jax
@@ -55,6 +56,7 @@ def nats_to_bits_per_dim(nats, num_dims: int):
 
 # --- Reconstruction ---------------------------------------------------------------------
 
+
 def half_squared_error(pred, target):
   """E = ½ Σ ‖pred − target‖² per example (Hinton & Salakhutdinov 2006's objective)."""
   return 0.5 * _sum_but_batch(jnp.square(pred - target))
@@ -92,15 +94,18 @@ def discriminator_loss(real_logits, fake_logits, kind: str):
   """
   _check_gan_loss(kind)
   if kind == "lsgan":
-    per = 0.5 * (_mean_but_batch(jnp.square(real_logits - 1.0))
-                 + _mean_but_batch(jnp.square(fake_logits)))
+    per = 0.5 * (
+      _mean_but_batch(jnp.square(real_logits - 1.0)) + _mean_but_batch(jnp.square(fake_logits))
+    )
   elif kind == "hinge":
-    per = (_mean_but_batch(jax.nn.relu(1.0 - real_logits))
-           + _mean_but_batch(jax.nn.relu(1.0 + fake_logits)))
+    per = _mean_but_batch(jax.nn.relu(1.0 - real_logits)) + _mean_but_batch(
+      jax.nn.relu(1.0 + fake_logits)
+    )
   else:
     # −log σ(r) = softplus(−r); −log(1 − σ(f)) = softplus(f): stable for any logit.
     per = _mean_but_batch(jax.nn.softplus(-real_logits)) + _mean_but_batch(
-        jax.nn.softplus(fake_logits))
+      jax.nn.softplus(fake_logits)
+    )
   return per
 
 
@@ -125,6 +130,7 @@ def generator_loss(fake_logits, kind: str):
 
 # --- Discretised likelihoods of 8-bit images --------------------------------------------
 
+
 def _log_ndtr_diff(a, b):
   """log(Φ(b) − Φ(a)) for a < b, accurate in both tails (reflected when the interval
   lies to the right of 0, where Φ(b) and Φ(a) both round to 1)."""
@@ -143,14 +149,13 @@ def discretized_gaussian_log_prob(x, mean, logvar, num_bins: int = 256):
   lo = (x - half - mean) * inv_std
   hi = (x + half - mean) * inv_std
   log_mid = _log_ndtr_diff(lo, hi)
-  log_first = jax.scipy.special.log_ndtr(hi)    # x = −1: (−∞, −1 + half]
-  log_last = jax.scipy.special.log_ndtr(-lo)    # x = +1: [1 − half, ∞)
+  log_first = jax.scipy.special.log_ndtr(hi)  # x = −1: (−∞, −1 + half]
+  log_last = jax.scipy.special.log_ndtr(-lo)  # x = +1: [1 − half, ∞)
   per = jnp.where(x < -1.0 + half, log_first, jnp.where(x > 1.0 - half, log_last, log_mid))
   return _sum_but_batch(per)
 
 
-def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales,
-                                          num_bins: int = 256):
+def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales, num_bins: int = 256):
   """log p(x) of a mixture of logistics discretised as PixelCNN++ does (Salimans et al.
   2017, Eq. 2): each bin of width 2/(num_bins−1) around x receives the mixture's CDF mass
   over it, the edge bins reaching to ∓∞. x [B, ...]; the mixture parameters [B, ..., M].
@@ -160,11 +165,14 @@ def discretized_logistic_mixture_log_prob(x, logit_weights, means, log_scales,
   inv_scale = jnp.exp(-log_scales)
   hi = (x + half - means) * inv_scale
   lo = (x - half - means) * inv_scale
-  log_first = jax.nn.log_sigmoid(hi)            # x = −1: (−∞, −1 + half]
-  log_last = jax.nn.log_sigmoid(-lo)            # x = +1: [1 − half, ∞)
+  log_first = jax.nn.log_sigmoid(hi)  # x = −1: (−∞, −1 + half]
+  log_last = jax.nn.log_sigmoid(-lo)  # x = +1: [1 − half, ∞)
   # σ(hi) − σ(lo) = σ(hi)·σ(−lo)·(1 − e^(lo−hi)): no cancellation in either tail.
-  log_mid = (jax.nn.log_sigmoid(hi) + jax.nn.log_sigmoid(-lo)
-             + jnp.log(-jnp.expm1(jnp.minimum(lo - hi, -1e-12))))
+  log_mid = (
+    jax.nn.log_sigmoid(hi)
+    + jax.nn.log_sigmoid(-lo)
+    + jnp.log(-jnp.expm1(jnp.minimum(lo - hi, -1e-12)))
+  )
   per = jnp.where(x < -1.0 + half, log_first, jnp.where(x > 1.0 - half, log_last, log_mid))
   mixed = jax.nn.logsumexp(per + jax.nn.log_softmax(logit_weights, axis=-1), axis=-1)
   return _sum_but_batch(mixed)

@@ -5,6 +5,7 @@ noise, per-patch target normalisation, and the fixed 2-D sin-cos position embedd
 Patches are numbered row-major over the (H/p, W/p) grid; a patch's pixels are flattened
 in (row, column, channel) order, as MAE's reference code does.
 """
+
 import math
 
 import jax
@@ -44,8 +45,10 @@ def num_kept(num_patches: int, mask_ratio: float) -> int:
   losing a whole patch to floating point (49 x 0.2 must give 9, 10 x 0.2 must give 2)."""
   keep = int(math.floor(num_patches * (1.0 - mask_ratio) + 1e-6))
   if not 0 < keep < num_patches:
-    raise ValueError(f"mask ratio {mask_ratio} keeps {keep} of {num_patches} patches; "
-                     "at least one must be visible and one masked.")
+    raise ValueError(
+      f"mask ratio {mask_ratio} keeps {keep} of {num_patches} patches; "
+      "at least one must be visible and one masked."
+    )
   return keep
 
 
@@ -62,7 +65,8 @@ def random_masking(key, batch_size: int, num_patches: int, keep: int):
   ids_restore = jnp.argsort(ids_shuffle, axis=1)
   ids_keep = ids_shuffle[:, :keep]
   shuffled_mask = jnp.concatenate(
-      [jnp.zeros((batch_size, keep)), jnp.ones((batch_size, num_patches - keep))], axis=1)
+    [jnp.zeros((batch_size, keep)), jnp.ones((batch_size, num_patches - keep))], axis=1
+  )
   mask = jnp.take_along_axis(shuffled_mask, ids_restore, axis=1)
   return ids_keep, mask, ids_restore
 
@@ -102,6 +106,5 @@ def sincos_2d(embed_dim: int, grid: tuple[int, int]) -> np.ndarray:
     raise ValueError(f"a 2-D sin-cos embedding needs a width divisible by 4, not {embed_dim}.")
   gh, gw = grid
   rows, cols = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
-  emb = np.concatenate([sincos_1d(embed_dim // 2, cols), sincos_1d(embed_dim // 2, rows)],
-                       axis=1)
+  emb = np.concatenate([sincos_1d(embed_dim // 2, cols), sincos_1d(embed_dim // 2, rows)], axis=1)
   return emb.astype(np.float32)

@@ -11,6 +11,7 @@ sampler for generation.
 
 Values live in [−1, 1]; 8-bit values are the bin centres 2k/255 − 1.
 """
+
 import dataclasses
 
 import jax
@@ -61,8 +62,9 @@ class LogisticMixture:
     return w, mean, jnp.maximum(log_scale, MIN_LOG_SCALE)
 
   def log_prob(self, params, x):
-    return losses.discretized_logistic_mixture_log_prob(x, *self.split(params),
-                                                        num_bins=likelihood.NUM_BINS)
+    return losses.discretized_logistic_mixture_log_prob(
+      x, *self.split(params), num_bins=likelihood.NUM_BINS
+    )
 
   def sample(self, key, params):
     """Pick a component, draw from its logistic by inverting the CDF, and round to the
@@ -82,5 +84,8 @@ NAMES = ("bernoulli", "softmax", "logistic_mixture")
 
 def make(name: str, num_mix: int = 5):
   """The distribution a config's model.likelihood names (one of NAMES)."""
-  return {"bernoulli": Bernoulli(), "softmax": Softmax(),
-          "logistic_mixture": LogisticMixture(num_mix)}[name]
+  return {
+    "bernoulli": Bernoulli(),
+    "softmax": Softmax(),
+    "logistic_mixture": LogisticMixture(num_mix),
+  }[name]

@@ -1,4 +1,5 @@
 """Image grids and figure helpers. Inputs are NHWC; files are written in [0, 1]."""
+
 import math
 import os
 
@@ -21,7 +22,7 @@ def make_grid(images, ncol: int | None = None, pad: int = 1, pad_value: float = 
   for i in range(n):
     r, col = divmod(i, ncol)
     y, x = pad + r * (h + pad), pad + col * (w + pad)
-    grid[y:y + h, x:x + w] = images[i]
+    grid[y : y + h, x : x + w] = images[i]
   return grid
 
 
@@ -32,6 +33,7 @@ def save_png(path: str, image: np.ndarray, upscale: int = 1) -> str:
   if jax.process_index() != 0:
     return path
   from PIL import Image  # pylint: disable=import-outside-toplevel
+
   img = np.asarray(image, np.float32)
   if upscale > 1:
     img = img.repeat(upscale, axis=0).repeat(upscale, axis=1)
@@ -70,14 +72,17 @@ def save_samples(samples_dir: str, step: int, images) -> str:
   return save_grid(os.path.join(samples_dir, f"step_{step:07d}.png"), unit)
 
 
-def line_plot(path: str, series: dict, *, xlabel: str, ylabel: str, title: str = "",
-              logx: bool = False) -> str:
+def line_plot(
+  path: str, series: dict, *, xlabel: str, ylabel: str, title: str = "", logx: bool = False
+) -> str:
   """series: {label: (xs, ys)}."""
   if jax.process_index() != 0:
     return path
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
   for label, (xs, ys) in series.items():
     ax.plot(xs, ys, label=label)
@@ -103,19 +108,31 @@ def labeled_rows(path: str, rows: dict, *, title: str = "", note: str = "") -> s
   if jax.process_index() != 0:
     return path
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   grids = [make_grid(np.asarray(r), ncol=len(r)) for r in rows.values()]
   width = max(g.shape[1] / g.shape[0] for g in grids)
   dpi = 120
   # Rows of large images keep their pixels; small ones are enlarged to be seen.
   row_h = max(0.9, max(g.shape[0] for g in grids) / dpi)
-  fig, axes = plt.subplots(len(grids), 1, squeeze=False, dpi=dpi,
-                           figsize=(1.6 + row_h * width, row_h * len(grids) + 0.4 * bool(title)
-                                    + 0.3 * bool(note)))
+  fig, axes = plt.subplots(
+    len(grids),
+    1,
+    squeeze=False,
+    dpi=dpi,
+    figsize=(1.6 + row_h * width, row_h * len(grids) + 0.4 * bool(title) + 0.3 * bool(note)),
+  )
   for ax, label, grid in zip(axes[:, 0], rows, grids):
-    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1,
-              interpolation="nearest", extent=(0, grid.shape[1] / grid.shape[0], 0, 1))
+    ax.imshow(
+      grid[..., 0] if grid.shape[-1] == 1 else grid,
+      cmap="gray",
+      vmin=0,
+      vmax=1,
+      interpolation="nearest",
+      extent=(0, grid.shape[1] / grid.shape[0], 0, 1),
+    )
     ax.set_xlim(0, width)
     ax.set_xticks([])
     ax.set_yticks([])

@@ -1,13 +1,13 @@
 """What every entry point shares: user errors as one sentence, multi-process start-up,
 quiet library logs."""
+
 import json
 import logging
 import os
 import re
 import sys
 
-from absl import app
-from absl import flags
+from absl import app, flags
 
 from genjax.data import DatasetError
 from genjax.errors import GenjaxError
@@ -22,11 +22,13 @@ def fail(message: str) -> None:
 
 def run(main) -> None:
   """absl's app.run, with a user mistake ending in one line on stderr and exit status 2."""
+
   def guarded(argv):
     try:
       return main(argv)
     except USER_ERRORS as e:
       fail(str(e))
+
   app.run(guarded, flags_parser=_parse_flags)
 
 
@@ -57,15 +59,22 @@ def _flag_error(text: str) -> str:
 def _unknown_field(argv, e) -> str:
   text = str(e).strip("'\"").replace("\\n", " ").replace("\\'", "'")
   name = text.split("'")[1] if text.count("'") >= 2 else text
-  offending = next((a.split("=")[0] for a in argv if a.startswith("--config.")
-                    and f".{name}." in a.split("=")[0] + "."), f"--config...{name}")
-  hint = text[text.index("Did you mean"):].rstrip("'\"") if "Did you mean" in text else ""
+  offending = next(
+    (
+      a.split("=")[0]
+      for a in argv
+      if a.startswith("--config.") and f".{name}." in a.split("=")[0] + "."
+    ),
+    f"--config...{name}",
+  )
+  hint = text[text.index("Did you mean") :].rstrip("'\"") if "Did you mean" in text else ""
   return f"{offending} is not a field of this config. {hint}".strip()
 
 
 def quiet_libraries() -> None:
   # Orbax and absl log every save at INFO; our own progress goes to stdout.
   from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+
   absl_logging.set_verbosity(absl_logging.WARNING)
   logging.getLogger().setLevel(logging.WARNING)
 
@@ -73,19 +82,23 @@ def quiet_libraries() -> None:
 def init_distributed(parallel) -> None:
   """Starts JAX's multi-process runtime when the config or the cluster asks for it."""
   import jax  # pylint: disable=import-outside-toplevel
+
   if parallel.auto_detect:
     jax.distributed.initialize()  # SLURM, Cloud TPU, Open MPI, Kubernetes env
   elif parallel.num_processes > 1:
     if not parallel.coordinator_address:
-      raise GenjaxError("parallel.num_processes > 1 needs parallel.coordinator_address "
-                        "(host:port of process 0).")
-    jax.distributed.initialize(parallel.coordinator_address, parallel.num_processes,
-                               parallel.process_id)
+      raise GenjaxError(
+        "parallel.num_processes > 1 needs parallel.coordinator_address (host:port of process 0)."
+      )
+    jax.distributed.initialize(
+      parallel.coordinator_address, parallel.num_processes, parallel.process_id
+    )
 
 
 def load_workdir_config(workdir: str):
   """The config a workdir was trained with (its config.json)."""
   import ml_collections  # pylint: disable=import-outside-toplevel
+
   path = os.path.join(workdir, "config.json")
   if not os.path.exists(path):
     raise GenjaxError(f"{workdir} holds no config.json; train into it with launch.train first.")

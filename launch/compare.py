@@ -2,13 +2,15 @@
 results.json and figures/ in the workdir. Rerunning the same command resumes: a run that
 is trained and measured is read back, an interrupted one continues from its checkpoint.
 
-  python -m launch.compare --workdir=workdirs/compare              # --seeds=2 took 34 min on 2 CPU cores
+  # --seeds=2 took 34 min on 2 CPU cores
+  python -m launch.compare --workdir=workdirs/compare
   python -m launch.compare --workdir=workdirs/compare --seeds=3    # spread over seeds
   python -m launch.compare --workdir=/tmp/compare --smoke          # seconds per family
   python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan
 
 The protocol is in experiments/comparison.py and at the end of every report.
 """
+
 import os
 import sys
 
@@ -17,12 +19,21 @@ from absl import flags
 from launch import common
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Directory of the comparison: one subdirectory per "
-                    "family (and seed), report.md, results.json, figures/.")
-flags.DEFINE_bool("smoke", False, "Each family's :smoke config: checks the pipeline in "
-                  "seconds per family; its numbers are not results.")
-flags.DEFINE_integer("seeds", 1, "Runs per family (seeds 0..N-1); N > 1 reports the "
-                     "standard deviation over seeds.")
+flags.DEFINE_string(
+  "workdir",
+  None,
+  "Directory of the comparison: one subdirectory per "
+  "family (and seed), report.md, results.json, figures/.",
+)
+flags.DEFINE_bool(
+  "smoke",
+  False,
+  "Each family's :smoke config: checks the pipeline in "
+  "seconds per family; its numbers are not results.",
+)
+flags.DEFINE_integer(
+  "seeds", 1, "Runs per family (seeds 0..N-1); N > 1 reports the standard deviation over seeds."
+)
 flags.DEFINE_string("only", "", "Comma-separated families to include (default: all).")
 flags.DEFINE_string("data_dir", "", "TFDS data directory ('' = TFDS's default).")
 flags.mark_flags_as_required(["workdir"])
@@ -34,17 +45,21 @@ def main(argv):
   del argv
   common.quiet_libraries()
   import experiments  # pylint: disable=import-outside-toplevel
-  from experiments import comparison  # pylint: disable=import-outside-toplevel
-  from experiments import comparison_report  # pylint: disable=import-outside-toplevel
+  from experiments import (
+    comparison,  # pylint: disable=import-outside-toplevel
+    comparison_report,  # pylint: disable=import-outside-toplevel
+  )
   from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
   from genjax.errors import ConfigError  # pylint: disable=import-outside-toplevel
 
   if FLAGS.seeds < 1:
     raise ConfigError(f"--seeds must be at least 1, not {FLAGS.seeds}.")
   chosen = comparison.entries(FLAGS.only)
-  configs = {(e.name, s): comparison.config_for(e, smoke=FLAGS.smoke, seed=s,
-                                                data_dir=FLAGS.data_dir)
-             for e in chosen for s in range(FLAGS.seeds)}
+  configs = {
+    (e.name, s): comparison.config_for(e, smoke=FLAGS.smoke, seed=s, data_dir=FLAGS.data_dir)
+    for e in chosen
+    for s in range(FLAGS.seeds)
+  }
   for config in configs.values():  # every config is checked before anything trains
     experiments.build(config)
   feature_net = ensure_feature_net(next(iter(configs.values())))
@@ -57,8 +72,7 @@ def main(argv):
   for s in range(FLAGS.seeds):
     for e in chosen:
       print(f"== {e.name}, seed {s}: {e.model} ({e.config})", flush=True)
-      record = comparison.train_and_measure(e, configs[(e.name, s)], rundir(e, s),
-                                            feature_net)
+      record = comparison.train_and_measure(e, configs[(e.name, s)], rundir(e, s), feature_net)
       if record.get("diverged"):
         print(f"   diverged: {record['diverged']}", flush=True)
       records_of[e.name].append(record)
@@ -77,13 +91,22 @@ def main(argv):
       samples[e.name] = comparison.draw(config, where, SAMPLES_PER_ROW)
 
   command = "python -m launch.compare " + " ".join(sys.argv[1:])
-  paths = comparison_report.write(FLAGS.workdir, summaries, speeds, samples,
-                                  command=command, smoke=FLAGS.smoke,
-                                  num_seeds=FLAGS.seeds, feature_net=feature_net)
+  paths = comparison_report.write(
+    FLAGS.workdir,
+    summaries,
+    speeds,
+    samples,
+    command=command,
+    smoke=FLAGS.smoke,
+    num_seeds=FLAGS.seeds,
+    feature_net=feature_net,
+  )
   with open(os.path.join(FLAGS.workdir, "report.md"), encoding="utf-8") as f:
     print(f.read(), flush=True)
-  print("Wrote " + ", ".join(os.path.relpath(p, FLAGS.workdir) for p in paths)
-        + f" in {FLAGS.workdir}", flush=True)
+  print(
+    "Wrote " + ", ".join(os.path.relpath(p, FLAGS.workdir) for p in paths) + f" in {FLAGS.workdir}",
+    flush=True,
+  )
 
 
 if __name__ == "__main__":

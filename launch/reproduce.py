@@ -5,10 +5,11 @@ checkpoint into figures/evaluation.json: the loop's evaluators and code path.
   python -m launch.reproduce --workdir=workdirs/vae
   python -m launch.reproduce --workdir=workdirs/vae --evaluate=false   # figures only
 """
+
 import os
 
-import jax
 from absl import flags
+import jax
 
 from launch import common
 
@@ -36,14 +37,22 @@ def make_figures(workdir: str, feature_net=None) -> list:
   if restored is None:
     raise GenjaxError(f"{workdir} holds no checkpoint to make figures from.")
   step, state = restored
-  ctx = FigureContext(config=config, workdir=workdir,
-                      figures_dir=os.path.join(workdir, "figures"), step=step,
-                      key=jax.random.key(config.seed + 1), feature_net=feature_net)
+  ctx = FigureContext(
+    config=config,
+    workdir=workdir,
+    figures_dir=os.path.join(workdir, "figures"),
+    step=step,
+    key=jax.random.key(config.seed + 1),
+    feature_net=feature_net,
+  )
   os.makedirs(ctx.figures_dir, exist_ok=True)
   paths = experiment.figures(state, ctx) or []
   if jax.process_index() == 0:
-    print(f"Figures of step {step}: " + ", ".join(os.path.basename(p) for p in paths),
-          f"in {ctx.figures_dir}", flush=True)
+    print(
+      f"Figures of step {step}: " + ", ".join(os.path.basename(p) for p in paths),
+      f"in {ctx.figures_dir}",
+      flush=True,
+    )
   return paths
 
 
@@ -51,6 +60,7 @@ def main(argv):
   del argv
   common.quiet_libraries()
   from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
+
   # Resolved here, once, as launch.train does: trained first if this data dir lacks it.
   config = common.load_workdir_config(FLAGS.workdir)
   feature_net = ensure_feature_net(config)
@@ -61,17 +71,22 @@ def main(argv):
 
 def evaluate(workdir: str, config, feature_net) -> dict:
   import json  # pylint: disable=import-outside-toplevel
+
   import experiments  # pylint: disable=import-outside-toplevel
   from genjax.train.loop import evaluate_checkpoint  # pylint: disable=import-outside-toplevel
-  step, metrics = evaluate_checkpoint(experiments.build(config), config, workdir,
-                                      feature_net=feature_net)
+
+  step, metrics = evaluate_checkpoint(
+    experiments.build(config), config, workdir, feature_net=feature_net
+  )
   if jax.process_index() == 0 and metrics:
     path = os.path.join(workdir, "figures", "evaluation.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
       json.dump({"step": step, **{k: float(v) for k, v in metrics.items()}}, f, indent=2)
-    print(f"Evaluation of step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in
-                                                       metrics.items()), flush=True)
+    print(
+      f"Evaluation of step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
+      flush=True,
+    )
   return metrics
 
 

@@ -5,11 +5,12 @@
 A conditional family (CycleGAN) has no unconditional sampler: it is given the first
 --num images of the config's eval split and its rows of outputs (translations) are saved.
 """
+
 import os
 
+from absl import flags
 import jax
 import numpy as np
-from absl import flags
 
 from launch import common
 
@@ -40,8 +41,9 @@ def main(argv):
     raise GenjaxError(f"{FLAGS.workdir} holds no checkpoint to sample from.")
   step, state = restored
   key = jax.random.key(FLAGS.seed)
-  out = FLAGS.out or os.path.join(FLAGS.workdir, "samples",
-                                  f"sample_step{step}_seed{FLAGS.seed}.png")
+  out = FLAGS.out or os.path.join(
+    FLAGS.workdir, "samples", f"sample_step{step}_seed{FLAGS.seed}.png"
+  )
   if experiment.sample is not None:
     sample = jax.jit(experiment.sample, static_argnums=2)
     unit = viz.to_unit(np.asarray(sample(state, key, FLAGS.num)))
@@ -56,13 +58,16 @@ def main(argv):
 def _given_test_images(experiment, state, config, key, num: int) -> np.ndarray:
   """The conditional sampler's outputs for the first `num` images of the eval split."""
   from genjax import data as gdata  # pylint: disable=import-outside-toplevel
+
   given = jax.jit(experiment.sample_given)
   outputs = []
-  for i, batch in enumerate(gdata.iterate_eval(config.data, config.eval.split,
-                                               seed=config.seed, max_examples=num)):
+  for i, batch in enumerate(
+    gdata.iterate_eval(config.data, config.eval.split, seed=config.seed, max_examples=num)
+  ):
     real = int(batch.pop("mask").sum())
-    outputs.append(np.asarray(given(state, {k: v[:real] for k, v in batch.items()},
-                                    jax.random.fold_in(key, i))))
+    outputs.append(
+      np.asarray(given(state, {k: v[:real] for k, v in batch.items()}, jax.random.fold_in(key, i)))
+    )
   return np.concatenate(outputs, axis=1)  # [rows, num, H, W, C]
 
 

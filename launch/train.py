@@ -6,6 +6,7 @@
 
 Ends by writing the family's figures (launch.reproduce) into workdir/figures/.
 """
+
 import signal
 import sys
 
@@ -15,8 +16,9 @@ from ml_collections import config_flags
 from launch import common
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Config file, e.g. experiments/configs/vae_digits.py[:smoke].",
-                                lock_config=True)
+config_flags.DEFINE_config_file(
+  "config", None, "Config file, e.g. experiments/configs/vae_digits.py[:smoke].", lock_config=True
+)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs, samples and figures.")
 flags.DEFINE_bool("figures", True, "Write the family's figures when training ends.")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -54,18 +56,21 @@ def main(argv):
   experiment = experiments.build(config)
   feature_net = ensure_feature_net(config)
   if feature_net is not None:
-    print(f"Feature network for eval/fd_{feature_net.name}: test accuracy "
-          f"{feature_net.accuracy:.4f}.", flush=True)
+    print(
+      f"Feature network for eval/fd_{feature_net.name}: test accuracy {feature_net.accuracy:.4f}.",
+      flush=True,
+    )
   stopper = StopOnSigterm()
-  metrics = train_and_evaluate(experiment, config, FLAGS.workdir, feature_net=feature_net,
-                               should_stop=stopper)
+  metrics = train_and_evaluate(
+    experiment, config, FLAGS.workdir, feature_net=feature_net, should_stop=stopper
+  )
   if stopper.requested:
-    print("Stopped by SIGTERM after saving a checkpoint; rerun the same command to resume.",
-          flush=True)
+    print(
+      "Stopped by SIGTERM after saving a checkpoint; rerun the same command to resume.", flush=True
+    )
     sys.exit(128 + signal.SIGTERM)
   if metrics:
-    print("Final evaluation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()),
-          flush=True)
+    print("Final evaluation: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)
   if FLAGS.figures:
     reproduce.make_figures(FLAGS.workdir, feature_net=feature_net)
 

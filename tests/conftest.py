@@ -1,4 +1,5 @@
 """Shared fixtures: one prepared digits dataset (and feature net) per test session."""
+
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ def tfds_dir(tmp_path_factory):
 def vae_smoke(tfds_dir):
   """The VAE smoke config on the session's data dir."""
   from experiments.configs import vae_digits
+
   c = vae_digits.get_config("smoke")
   c.data.data_dir = tfds_dir
   return c
@@ -27,5 +29,11 @@ def run_launch(module: str, *args, devices: int = 1, timeout: int = 300, env=Non
   full_env = dict(os.environ, **(env or {}))
   full_env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
   full_env["PYTHONUNBUFFERED"] = "1"
-  return subprocess.run([sys.executable, "-m", f"launch.{module}", *args], cwd=REPO,
-                        env=full_env, capture_output=True, text=True, timeout=timeout)
+  return subprocess.run(
+    [sys.executable, "-m", f"launch.{module}", *args],
+    cwd=REPO,
+    env=full_env,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )

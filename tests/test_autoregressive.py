@@ -1,6 +1,7 @@
 """Autoregressive models: causality of every architecture (raster and colour order), the
 fast sampler against the naive one sample for sample, the exact NLL, and a tiny run of
 each model through the loop."""
+
 import math
 
 import jax
@@ -18,13 +19,16 @@ from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM, skew, unskew
 from genjax.train.loop import train_and_evaluate
 
 H, W = 5, 6
-MODELS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
-          "diagonal_bilstm": DiagonalBiLSTM}
+MODELS = {
+  "pixelcnn": PixelCNN,
+  "gated_pixelcnn": GatedPixelCNN,
+  "row_lstm": RowLSTM,
+  "diagonal_bilstm": DiagonalBiLSTM,
+}
 
 
 def _model(arch, colors, k=1):
-  kw = dict(num_colors=colors, out_per_color=k, hidden=6 * colors, num_layers=2,
-            head_hidden=32)
+  kw = dict(num_colors=colors, out_per_color=k, hidden=6 * colors, num_layers=2, head_hidden=32)
   if arch == "gated_pixelcnn":
     kw["num_classes"] = 3
   return MODELS[arch](**kw)
@@ -77,12 +81,16 @@ def test_diagonal_bilstm_sees_the_whole_row_above_and_gated_has_no_blind_spot():
     assert (g[0, 2, 3, 0] != 0) == expect, arch
 
 
-@pytest.mark.parametrize("arch, colors, complete, dist", [
+@pytest.mark.parametrize(
+  "arch, colors, complete, dist",
+  [
     ("pixelcnn", 1, False, subpixel.Bernoulli()),
     ("gated_pixelcnn", 1, False, subpixel.Bernoulli()),
     ("row_lstm", 1, False, subpixel.Bernoulli()),
     ("diagonal_bilstm", 1, False, subpixel.LogisticMixture(3)),
-    ("gated_pixelcnn", 3, True, subpixel.Softmax())])
+    ("gated_pixelcnn", 3, True, subpixel.Softmax()),
+  ],
+)
 def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete, dist):
   k = dist.num_params
   model = _model(arch, colors, k)
@@ -98,8 +106,9 @@ def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete, dis
 
   @jax.jit
   def both(params):
-    return {name: s(params, key, 3, label=label, given=given, start=start)
-            for name, s in samplers.items()}
+    return {
+      name: s(params, key, 3, label=label, given=given, start=start) for name, s in samplers.items()
+    }
 
   out = jax.tree.map(np.asarray, both(params))
   np.testing.assert_array_equal(out["fast"], out["naive"])
@@ -110,18 +119,17 @@ def test_fast_sampler_equals_naive_sample_for_sample(arch, colors, complete, dis
   if k == 1:
     assert set(values) <= {-1.0, 1.0}
   else:
-    np.testing.assert_allclose(np.round((values + 1) * 127.5), (values + 1) * 127.5,
-                               atol=1e-4)
+    np.testing.assert_allclose(np.round((values + 1) * 127.5), (values + 1) * 127.5, atol=1e-4)
   assert len(np.unique(flat[:, start:])) > 1  # completions are drawn, not copied
 
 
-@pytest.mark.parametrize("dist, bits", [(subpixel.Bernoulli(), 1.0),
-                                        (subpixel.Softmax(), 8.0)])
+@pytest.mark.parametrize("dist, bits", [(subpixel.Bernoulli(), 1.0), (subpixel.Softmax(), 8.0)])
 def test_uniform_logits_give_one_bit_or_eight_bits_per_dim(dist, bits):
   x = jnp.asarray(np.random.default_rng(0).choice([-1.0, 1.0], (2, 3, 4, 1)), jnp.float32)
   apply_fn = lambda params, x, label: jnp.zeros(x.shape + (dist.num_params,))
-  loss, aux = autoregressive.nll_loss(apply_fn, dist, None, {"image": x, "label": None},
-                                      None, conditional=False)
+  loss, aux = autoregressive.nll_loss(
+    apply_fn, dist, None, {"image": x, "label": None}, None, conditional=False
+  )
   np.testing.assert_allclose(np.asarray(aux["nll"]), 12 * bits * math.log(2), rtol=1e-6)
   np.testing.assert_allclose(float(loss), 12 * bits * math.log(2), rtol=1e-6)
 
@@ -177,13 +185,14 @@ def test_skew_shifts_row_i_right_by_i_and_unskew_inverts_it():
   s = skew(x)
   assert s.shape == (2, 3, 6, 1)
   for i in range(3):
-    np.testing.assert_array_equal(s[:, i, i:i + 4], x[:, i])
-    assert float(jnp.abs(s[:, i, :i]).sum() + jnp.abs(s[:, i, i + 4:]).sum()) == 0
+    np.testing.assert_array_equal(s[:, i, i : i + 4], x[:, i])
+    assert float(jnp.abs(s[:, i, :i]).sum() + jnp.abs(s[:, i, i + 4 :]).sum()) == 0
   np.testing.assert_array_equal(unskew(s, 4), x)
 
 
 def test_bad_config_values_are_config_errors(tfds_dir):
   from experiments.configs import pixelcnn_digits
+
   for field, value in (("arch", "pixelgan"), ("likelihood", "gauss"), ("conditional", True)):
     c = pixelcnn_digits.get_config("smoke")
     c.data.data_dir = tfds_dir
@@ -192,13 +201,17 @@ def test_bad_config_values_are_config_errors(tfds_dir):
       experiments.build(c)
 
 
-@pytest.mark.parametrize("name", ["pixelcnn:logistic", "gated_pixelcnn:conditional", "row_lstm",
-                                  "diagonal_bilstm:softmax8bit"])
+@pytest.mark.parametrize(
+  "name",
+  ["pixelcnn:logistic", "gated_pixelcnn:conditional", "row_lstm", "diagonal_bilstm:softmax8bit"],
+)
 def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
   import importlib
+
   module, _, arg = name.partition(":")
   c = importlib.import_module(f"experiments.configs.{module}_digits").get_config(
-      ",".join(["smoke"] + ([arg] if arg else [])))
+    ",".join(["smoke"] + ([arg] if arg else []))
+  )
   c.data.data_dir = tfds_dir
   c.data.name = "digits/8x8"
   c.train.num_steps = 2
@@ -210,13 +223,15 @@ def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
   metrics = train_and_evaluate(experiment, c, str(tmp_path / "w"))
   d = 8 * 8
   assert np.isfinite(metrics["eval/nll"]) and metrics["eval/nll"] > 0
-  np.testing.assert_allclose(metrics["eval/bits_per_dim"],
-                             metrics["eval/nll"] / (d * math.log(2)), rtol=1e-5)
+  np.testing.assert_allclose(
+    metrics["eval/bits_per_dim"], metrics["eval/nll"] / (d * math.log(2)), rtol=1e-5
+  )
   if c.model.likelihood == "softmax":
     assert metrics["eval/bits_per_dim"] < 8.5  # near uniform after two steps
   if c.model.conditional:  # launch.sample's path, with the labels of a conditional model
     images = jax.jit(experiment.sample, static_argnums=2)(
-        experiment.init(jax.random.key(0)), jax.random.key(1), 2)
+      experiment.init(jax.random.key(0)), jax.random.key(1), 2
+    )
     assert images.shape == (2, 8, 8, 1) and set(np.unique(images)) <= {-1.0, 1.0}
     _draws_its_figures(experiment, c, str(tmp_path / "w"), metrics)
 
@@ -224,48 +239,68 @@ def test_tiny_run_of_each_model_trains_and_evaluates(name, tfds_dir, tmp_path):
 def _draws_its_figures(experiment, c, workdir, metrics):
   import json
   import os
+
   from genjax.train.experiment import FigureContext
   from genjax.train.loop import evaluate_checkpoint, restore_latest
+
   step, state = restore_latest(experiment, c, workdir)
   figdir = os.path.join(workdir, "figures_test")
   os.makedirs(figdir)
   from experiments.feature_net import ensure_feature_net
+
   with_net = c.copy_and_resolve_references()
   with_net.eval.fd_num_samples = 1  # the run skipped Fréchet distances; the figures need the net
   net = ensure_feature_net(with_net)
-  paths = experiment.figures(state, FigureContext(config=c, workdir=workdir, figures_dir=figdir,
-                                                  step=step, key=jax.random.key(0),
-                                                  feature_net=net))
+  paths = experiment.figures(
+    state,
+    FigureContext(
+      config=c,
+      workdir=workdir,
+      figures_dir=figdir,
+      step=step,
+      key=jax.random.key(0),
+      feature_net=net,
+    ),
+  )
   assert {os.path.basename(p) for p in paths} == {
-      "samples.png", "completions.png", "class_conditional.png", "nll.png",
-      "binarization_floor.json"}
+    "samples.png",
+    "completions.png",
+    "class_conditional.png",
+    "nll.png",
+    "binarization_floor.json",
+  }
   with open(os.path.join(figdir, "binarization_floor.json"), encoding="utf-8") as f:
     floor = json.load(f)
   assert 0 < floor["nll"] < metrics["eval/nll"]
   # How often a sample is of the class it was drawn for: an evaluator, not a figure.
   with c.unlocked():
     c.evals.class_accuracy = dict(type="class_accuracy", every=0, num_per_class=2)
-  _, named = evaluate_checkpoint(experiment, c, workdir, feature_net=net,
-                                 names=["class_accuracy"])
+  _, named = evaluate_checkpoint(experiment, c, workdir, feature_net=net, names=["class_accuracy"])
   assert 0 <= named["eval/class_accuracy"] <= 1 and 0 < named["eval/class_accuracy_real"] <= 1
 
 
 def test_binarization_floor_is_the_bernoulli_entropy_of_the_grey_levels():
   from genjax.eval import likelihood
+
   grey = jnp.array([[0.5, 0.0, 1.0, 0.5], [0.25, 0.25, 0.25, 0.25]])
   h = lambda p: -(p * math.log(p) + (1 - p) * math.log(1 - p))
-  np.testing.assert_allclose(likelihood.binarization_entropy(grey), [2 * math.log(2), 4 * h(0.25)],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    likelihood.binarization_entropy(grey), [2 * math.log(2), 4 * h(0.25)], rtol=1e-6
+  )
 
 
-@pytest.mark.parametrize("name", ["diagonal_bilstm_binarized_mnist",
-                                  "gated_pixelcnn_cifar10:logistic"])
+@pytest.mark.parametrize(
+  "name", ["diagonal_bilstm_binarized_mnist", "gated_pixelcnn_cifar10:logistic"]
+)
 def test_paper_config_trains_on_mock_data(name, tmp_path):
   import importlib
+
   from genjax import data as gdata
+
   name, _, arg = name.partition(":")
   c = importlib.import_module(f"experiments.configs.{name}").get_config(
-      ",".join(["smoke"] + ([arg] if arg else [])))
+    ",".join(["smoke"] + ([arg] if arg else []))
+  )
   c.data.data_dir = str(tmp_path / "tfds")
   c.train.num_steps = 2
   c.train.checkpoint_every = 2

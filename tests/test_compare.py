@@ -1,12 +1,12 @@
 """launch.compare: every family under one protocol, one report, resumable."""
+
 import json
 import math
 import os
 
 import pytest
 
-from experiments import comparison
-from experiments import comparison_report
+from experiments import comparison, comparison_report
 from genjax.errors import ConfigError
 from tests.conftest import run_launch
 
@@ -16,14 +16,19 @@ def test_every_family_is_configured_by_the_same_protocol():
     for smoke in (False, True):
       c = comparison.config_for(entry, smoke=smoke, seed=1)
       assert (c.data.name, c.data.binarize, c.data.train_split, c.eval.split, c.seed) == (
-          "digits", "none", "train", "test", 1), entry.name
-      assert c.eval.fd_num_samples == (comparison.SMOKE_QUALITY_SAMPLES if smoke
-                                       else comparison.QUALITY_SAMPLES)
+        "digits",
+        "none",
+        "train",
+        "test",
+        1,
+      ), entry.name
+      assert c.eval.fd_num_samples == (
+        comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES
+      )
       assert set(c.evals) == set(comparison.EVALS)
       assert c.train.eval_every == 0  # measured once, after training
   # The likelihood families model 8-bit grey levels, not binarised pixels.
-  configs = {e.name: comparison.config_for(e, smoke=False, seed=0)
-             for e in comparison.ENTRIES}
+  configs = {e.name: comparison.config_for(e, smoke=False, seed=0) for e in comparison.ENTRIES}
   assert configs["vae"].objective.likelihood == "logistic_mixture"
   assert configs["pixelcnn"].model.likelihood == "logistic_mixture"
 
@@ -35,9 +40,11 @@ def test_an_unknown_family_is_one_sentence():
 
 
 def test_summary_over_seeds_and_diverged_runs():
-  records = [{"metrics": {"eval/fd_digits": 10.0}, "train_steps_per_sec": 4.0},
-             {"metrics": {"eval/fd_digits": 14.0}, "train_steps_per_sec": 6.0},
-             {"diverged": "loss is NaN at step 7"}]
+  records = [
+    {"metrics": {"eval/fd_digits": 10.0}, "train_steps_per_sec": 4.0},
+    {"metrics": {"eval/fd_digits": 14.0}, "train_steps_per_sec": 6.0},
+    {"diverged": "loss is NaN at step 7"},
+  ]
   s = comparison.summarise(records)
   assert (s["runs"], s["diverged"]) == (3, 1)
   assert s["mean"]["eval/fd_digits"] == 12.0

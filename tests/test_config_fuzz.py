@@ -1,6 +1,7 @@
 """Bad config values, tried as a new user would: every override of every family's smoke
 config ends within seconds in a config that builds, or in one sentence (a GenjaxError),
 never in a traceback from inside a library and never in a hang."""
+
 import contextlib
 import glob
 import importlib
@@ -20,8 +21,10 @@ from genjax.errors import GenjaxError
 from genjax.train import preflight
 from tests.conftest import run_launch
 
-CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(
-    os.path.join(os.path.dirname(experiments.__file__), "configs", "*_digits.py")))
+CONFIGS = sorted(
+  os.path.basename(p)[:-3]
+  for p in glob.glob(os.path.join(os.path.dirname(experiments.__file__), "configs", "*_digits.py"))
+)
 PER_CONFIG = 25
 SEED = 20240
 CASE_LIMIT_S = 20  # far above a case's cost (under a second); only a hang reaches it
@@ -89,8 +92,13 @@ def _cases():
   rng = random.Random(SEED)
   cases = []
   for name in CONFIGS:
-    fields = [(p, v) for p, v in _leaves(importlib.import_module(
-        f"experiments.configs.{name}").get_config("smoke")) if not p.startswith(UNTOUCHED)]
+    fields = [
+      (p, v)
+      for p, v in _leaves(
+        importlib.import_module(f"experiments.configs.{name}").get_config("smoke")
+      )
+      if not p.startswith(UNTOUCHED)
+    ]
     for _ in range(PER_CONFIG):
       chosen = rng.sample(fields, rng.choice((1, 1, 2, 3)))
       cases.append((name, [(p, rng.choice(_bad_values(v))) for p, v in chosen]))
@@ -105,6 +113,7 @@ class _Hang(Exception):
 def _time_limit(seconds):
   def alarm(signum, frame):
     raise _Hang(f"still running after {seconds} s")
+
   previous = signal.signal(signal.SIGALRM, alarm)
   signal.setitimer(signal.ITIMER_REAL, seconds)
   try:
@@ -145,8 +154,9 @@ def test_every_bad_override_builds_or_is_one_sentence(tfds_dir):
     except Exception as e:  # pylint: disable=broad-except
       failures.append(f"{label}: {type(e).__name__}: {str(e)[:300]}")
   elapsed = time.perf_counter() - start
-  assert not failures, (f"{len(failures)} of {len(cases)} overrides escaped as tracebacks:\n"
-                        + "\n".join(failures))
+  assert not failures, (
+    f"{len(failures)} of {len(cases)} overrides escaped as tracebacks:\n" + "\n".join(failures)
+  )
   # The fuzzer must reach both outcomes, or it is testing nothing.
   assert refused > len(cases) // 4 and built > len(cases) // 20, (refused, built, elapsed)
 
@@ -154,47 +164,51 @@ def test_every_bad_override_builds_or_is_one_sentence(tfds_dir):
 # The mistakes the issue names, each of which once ran on into a traceback, a hang or
 # minutes of growing memory: each must be refused, with the field in the sentence.
 NAMED = [
-    ("vae_digits", [("data.batch_size", 1348)], "data.batch_size"),
-    ("vae_digits", [("data.train_split", "train[:100]"), ("data.batch_size", 101)],
-     "data.batch_size"),
-    ("vae_digits", [("data.train_split", "train[:50000]")], "data.train_split"),
-    ("vae_digits", [("data.eval_batch_size", 10**8)], "data.eval_batch_size"),
-    ("vae_digits", [("data.batch_size", 0)], "data.batch_size"),
-    ("vae_digits", [("data.binarize", "nonsense")], "data.binarize"),
-    ("vae_digits", [("data.image_size", -1)], "data.image_size"),
-    ("vae_digits", [("train.num_steps", 0)], "train.num_steps"),
-    ("vae_digits", [("train.log_every", 0)], "train.log_every"),
-    ("vae_digits", [("train.keep_checkpoints", 0)], "train.keep_checkpoints"),
-    ("vae_digits", [("train.ema_decay", 1.0)], "train.ema_decay"),
-    ("vae_digits", [("optim.learning_rate", math.nan)], "optim.learning_rate"),
-    ("vae_digits", [("optim.learning_rate", 0.0)], "optim.learning_rate"),
-    ("vae_digits", [("optim.schedule", "nonsense")], "optim.schedule"),
-    ("vae_digits", [("sample.num", 10**8)], "sample.num"),
-    ("vae_digits", [("sample.batch_size", 0)], "sample.batch_size"),
-    ("vae_digits", [("eval.fd_num_samples", -1)], "eval.fd_num_samples"),
-    ("vae_digits", [("eval.split", "")], "eval.split"),
-    ("vae_digits", [("eval.feature_net", "nonsense")], "eval.feature_net"),
-    ("vae_digits", [("objective.iw_samples", 0)], "objective.iw_samples"),
-    ("vae_digits", [("objective.iw_batch", 0)], "objective.iw_batch"),
-    ("vae_digits", [("model.hidden", (10**8, 500))], "training state"),
-    ("ddpm_digits", [("objective.num_timesteps", 0)], "objective.num_timesteps"),
-    ("ddpm_digits", [("sample.ddim_steps", 0)], "sample.ddim_steps"),
-    ("ddpm_digits", [("sample.ddim_steps", 21)], "sample.ddim_steps"),
-    ("ddpm_digits", [("model.ch_mult", ())], "model.ch_mult"),
-    ("mae_digits", [("data.image_size", 30)], "model.patch_size"),
-    ("mae_digits", [("model.width", 0)], "model.width"),
-    ("mae_finetune_digits", [("model.mae.num_heads", 10**8)], "model.mae.width"),
-    ("dcgan_digits", [("data.image_size", 18)], "model.g_channels"),
-    ("gan_digits", [("model.g_activation", "nonsense")], "model.g_activation"),
-    ("pixelcnn_digits", [("model.num_layers", 10**8)], "model.num_layers"),
-    ("cyclegan_digits", [("model.disc_layers", 3)], "model.disc_layers"),
-    ("cyclegan_digits", [("data.batch_size", 675)], "data.batch_size"),
-    ("classifier_digits", [("model.num_classes", 5)], "model.num_classes"),
+  ("vae_digits", [("data.batch_size", 1348)], "data.batch_size"),
+  (
+    "vae_digits",
+    [("data.train_split", "train[:100]"), ("data.batch_size", 101)],
+    "data.batch_size",
+  ),
+  ("vae_digits", [("data.train_split", "train[:50000]")], "data.train_split"),
+  ("vae_digits", [("data.eval_batch_size", 10**8)], "data.eval_batch_size"),
+  ("vae_digits", [("data.batch_size", 0)], "data.batch_size"),
+  ("vae_digits", [("data.binarize", "nonsense")], "data.binarize"),
+  ("vae_digits", [("data.image_size", -1)], "data.image_size"),
+  ("vae_digits", [("train.num_steps", 0)], "train.num_steps"),
+  ("vae_digits", [("train.log_every", 0)], "train.log_every"),
+  ("vae_digits", [("train.keep_checkpoints", 0)], "train.keep_checkpoints"),
+  ("vae_digits", [("train.ema_decay", 1.0)], "train.ema_decay"),
+  ("vae_digits", [("optim.learning_rate", math.nan)], "optim.learning_rate"),
+  ("vae_digits", [("optim.learning_rate", 0.0)], "optim.learning_rate"),
+  ("vae_digits", [("optim.schedule", "nonsense")], "optim.schedule"),
+  ("vae_digits", [("sample.num", 10**8)], "sample.num"),
+  ("vae_digits", [("sample.batch_size", 0)], "sample.batch_size"),
+  ("vae_digits", [("eval.fd_num_samples", -1)], "eval.fd_num_samples"),
+  ("vae_digits", [("eval.split", "")], "eval.split"),
+  ("vae_digits", [("eval.feature_net", "nonsense")], "eval.feature_net"),
+  ("vae_digits", [("objective.iw_samples", 0)], "objective.iw_samples"),
+  ("vae_digits", [("objective.iw_batch", 0)], "objective.iw_batch"),
+  ("vae_digits", [("model.hidden", (10**8, 500))], "training state"),
+  ("ddpm_digits", [("objective.num_timesteps", 0)], "objective.num_timesteps"),
+  ("ddpm_digits", [("sample.ddim_steps", 0)], "sample.ddim_steps"),
+  ("ddpm_digits", [("sample.ddim_steps", 21)], "sample.ddim_steps"),
+  ("ddpm_digits", [("model.ch_mult", ())], "model.ch_mult"),
+  ("mae_digits", [("data.image_size", 30)], "model.patch_size"),
+  ("mae_digits", [("model.width", 0)], "model.width"),
+  ("mae_finetune_digits", [("model.mae.num_heads", 10**8)], "model.mae.width"),
+  ("dcgan_digits", [("data.image_size", 18)], "model.g_channels"),
+  ("gan_digits", [("model.g_activation", "nonsense")], "model.g_activation"),
+  ("pixelcnn_digits", [("model.num_layers", 10**8)], "model.num_layers"),
+  ("cyclegan_digits", [("model.disc_layers", 3)], "model.disc_layers"),
+  ("cyclegan_digits", [("data.batch_size", 675)], "data.batch_size"),
+  ("classifier_digits", [("model.num_classes", 5)], "model.num_classes"),
 ]
 
 
-@pytest.mark.parametrize("name, overrides, field", NAMED,
-                         ids=[" ".join(f"{p}={v!r}" for p, v in o) for _, o, _ in NAMED])
+@pytest.mark.parametrize(
+  "name, overrides, field", NAMED, ids=[" ".join(f"{p}={v!r}" for p, v in o) for _, o, _ in NAMED]
+)
 def test_a_named_mistake_is_refused_naming_its_field(name, overrides, field, tfds_dir):
   c = _config(name, tfds_dir)
   for path, value in overrides:
@@ -240,9 +254,14 @@ def test_a_value_of_the_wrong_type_is_refused_by_the_config(tfds_dir):
 def test_a_batch_size_with_extra_zeros_fails_in_seconds(tfds_dir, tmp_path):
   workdir = tmp_path / "w"
   start = time.perf_counter()
-  result = run_launch("train", "--config=experiments/configs/vae_digits.py:smoke",
-                      f"--workdir={workdir}", f"--config.data.data_dir={tfds_dir}",
-                      "--config.data.batch_size=100000000", timeout=120)
+  result = run_launch(
+    "train",
+    "--config=experiments/configs/vae_digits.py:smoke",
+    f"--workdir={workdir}",
+    f"--config.data.data_dir={tfds_dir}",
+    "--config.data.batch_size=100000000",
+    timeout=120,
+  )
   elapsed = time.perf_counter() - start
   assert result.returncode == 2, result.stderr[-3000:]
   lines = result.stderr.strip().splitlines()

@@ -1,5 +1,6 @@
 """Every config loads; the paper-scale ones train on mock TFDS data through the real
 loading code (the flax examples' pattern: no download, same pipeline)."""
+
 import glob
 import importlib
 import os
@@ -11,9 +12,11 @@ import experiments
 from genjax import data as gdata
 from genjax.train.loop import train_and_evaluate
 
-CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(
-    os.path.join(os.path.dirname(experiments.__file__), "configs", "*.py"))
-    if not p.endswith(("__init__.py", "base.py")))
+CONFIGS = sorted(
+  os.path.basename(p)[:-3]
+  for p in glob.glob(os.path.join(os.path.dirname(experiments.__file__), "configs", "*.py"))
+  if not p.endswith(("__init__.py", "base.py"))
+)
 
 
 @pytest.mark.parametrize("name", CONFIGS)

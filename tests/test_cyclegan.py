@@ -1,5 +1,6 @@
 """CycleGAN: the generator objective on hand-made inputs, each network moved only by its
 own objective, the pool inside the step, exact resume, and the paper configs on mock data."""
+
 from unittest import mock
 
 import jax
@@ -37,29 +38,42 @@ def test_generator_objective_on_hand_made_inputs():
   params = {"G": {"w": jnp.float32(a)}, "F": {"w": jnp.float32(b)}}
   disc = {"D_X": {"w": jnp.float32(dx)}, "D_Y": {"w": jnp.float32(dy)}}
   loss, aux = cyclegan.generator_objective(
-      _scalar_nets, params, {"image_a": x, "image_b": y}, None, disc_params=disc,
-      gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.5)
+    _scalar_nets,
+    params,
+    {"image_a": x, "image_b": y},
+    None,
+    disc_params=disc,
+    gan_loss="lsgan",
+    lambda_cycle=10.0,
+    lambda_identity=0.5,
+  )
   ax, ay = np.abs(x).mean(), np.abs(y).mean()
-  cycle = abs(a * b - 1) * (ax + ay)               # |F(G(x)) - x| + |G(F(y)) - y|
-  identity = abs(a - 1) * ay + abs(b - 1) * ax      # |G(y) - y| + |F(x) - x|
-  adv_g = np.mean((dy * a * x - 1) ** 2)            # (D_Y(G(x)) - 1)^2
+  cycle = abs(a * b - 1) * (ax + ay)  # |F(G(x)) - x| + |G(F(y)) - y|
+  identity = abs(a - 1) * ay + abs(b - 1) * ax  # |G(y) - y| + |F(x) - x|
+  adv_g = np.mean((dy * a * x - 1) ** 2)  # (D_Y(G(x)) - 1)^2
   adv_f = np.mean((dx * b * y - 1) ** 2)
   np.testing.assert_allclose(float(aux["cycle"]), cycle, rtol=1e-5)
   np.testing.assert_allclose(float(aux["identity"]), identity, rtol=1e-5)
   np.testing.assert_allclose(float(aux["adv_G"]), adv_g, rtol=1e-5)
-  np.testing.assert_allclose(float(loss), adv_g + adv_f + 10 * cycle + 5 * identity,
-                             rtol=1e-5)
+  np.testing.assert_allclose(float(loss), adv_g + adv_f + 10 * cycle + 5 * identity, rtol=1e-5)
   no_id, aux = cyclegan.generator_objective(
-      _scalar_nets, params, {"image_a": x, "image_b": y}, None, disc_params=disc,
-      gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.0)
+    _scalar_nets,
+    params,
+    {"image_a": x, "image_b": y},
+    None,
+    disc_params=disc,
+    gan_loss="lsgan",
+    lambda_cycle=10.0,
+    lambda_identity=0.0,
+  )
   np.testing.assert_allclose(float(no_id), adv_g + adv_f + 10 * cycle, rtol=1e-5)
 
 
 def test_discriminator_objective_is_lsgan():
   real, fake = jnp.full((3, 2, 2, 1), 0.5), jnp.full((3, 2, 2, 1), -1.0)
   loss, _ = cyclegan.discriminator_objective(
-      _scalar_nets, {"w": jnp.float32(2.0)}, {"real": real, "fake": fake}, None,
-      gan_loss="lsgan")
+    _scalar_nets, {"w": jnp.float32(2.0)}, {"real": real, "fake": fake}, None, gan_loss="lsgan"
+  )
   np.testing.assert_allclose(float(loss), 0.5 * ((1.0 - 1) ** 2 + (-2.0) ** 2))
 
 
@@ -69,40 +83,60 @@ def test_each_network_moves_only_by_its_own_objective():
   nets = {"generator": gen, "discriminator": disc}
   apply_fn = lambda p, v, *, net: nets[net].apply({"params": p}, v)
   rng = np.random.default_rng(1)
-  batch = {"image_a": jnp.asarray(rng.uniform(-1, 1, (2, *shape)), jnp.float32),
-           "image_b": jnp.asarray(rng.uniform(-1, 1, (2, *shape)), jnp.float32)}
+  batch = {
+    "image_a": jnp.asarray(rng.uniform(-1, 1, (2, *shape)), jnp.float32),
+    "image_b": jnp.asarray(rng.uniform(-1, 1, (2, *shape)), jnp.float32),
+  }
   keys = jax.random.split(jax.random.key(0), 4)
   x = jnp.zeros((1, *shape))
   sgd = optax.sgd(1.0)  # the update is then exactly minus the gradient
-  state = {n: TrainState.create(nets["generator" if n in "GF" else "discriminator"]
-                                .init(k, x)["params"], sgd)
-           for n, k in zip(("G", "F", "D_X", "D_Y"), keys)}
+  state = {
+    n: TrainState.create(
+      nets["generator" if n in "GF" else "discriminator"].init(k, x)["params"], sgd
+    )
+    for n, k in zip(("G", "F", "D_X", "D_Y"), keys)
+  }
   state["pool_X"] = image_pool.init(4, shape)
   state["pool_Y"] = image_pool.init(4, shape)
-  step = cyclegan.make_train_step(apply_fn, sgd, sgd, gan_loss="lsgan", lambda_cycle=10.0,
-                                  lambda_identity=0.5, ema_decay=0.0)
+  step = cyclegan.make_train_step(
+    apply_fn, sgd, sgd, gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.5, ema_decay=0.0
+  )
   new, metrics = step(state, batch, jax.random.key(1))
 
   gen_params = {n: state[n].params for n in ("G", "F")}
   disc_params = {n: state[n].params for n in ("D_X", "D_Y")}
-  g_grad = jax.grad(lambda p: cyclegan.generator_objective(
-      apply_fn, p, batch, None, disc_params=disc_params, gan_loss="lsgan",
-      lambda_cycle=10.0, lambda_identity=0.5)[0])(gen_params)
+  g_grad = jax.grad(
+    lambda p: cyclegan.generator_objective(
+      apply_fn,
+      p,
+      batch,
+      None,
+      disc_params=disc_params,
+      gan_loss="lsgan",
+      lambda_cycle=10.0,
+      lambda_identity=0.5,
+    )[0]
+  )(gen_params)
   # A pool that is filling hands each discriminator this step's fakes unchanged.
-  fakes = {"D_X": apply_fn(state["F"].params, batch["image_b"], net="generator"),
-           "D_Y": apply_fn(state["G"].params, batch["image_a"], net="generator")}
+  fakes = {
+    "D_X": apply_fn(state["F"].params, batch["image_b"], net="generator"),
+    "D_Y": apply_fn(state["G"].params, batch["image_a"], net="generator"),
+  }
   reals = {"D_X": batch["image_a"], "D_Y": batch["image_b"]}
   expected = dict(g_grad)
   for n in ("D_X", "D_Y"):
-    expected[n] = jax.grad(lambda p: cyclegan.discriminator_objective(
-        apply_fn, p, {"real": reals[n], "fake": fakes[n]}, None, gan_loss="lsgan")[0])(
-            state[n].params)
+    expected[n] = jax.grad(
+      lambda p: cyclegan.discriminator_objective(
+        apply_fn, p, {"real": reals[n], "fake": fakes[n]}, None, gan_loss="lsgan"
+      )[0]
+    )(state[n].params)
   for n, grad in expected.items():
     moved = jax.tree.map(lambda new_p, old_p: old_p - new_p, new[n].params, state[n].params)
     for got, want in zip(jax.tree.leaves(moved), jax.tree.leaves(grad)):
       np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-4, atol=1e-6)
-  np.testing.assert_allclose(np.asarray(new["pool_Y"]["images"][:2]),
-                             np.asarray(fakes["D_Y"]), atol=1e-6)
+  np.testing.assert_allclose(
+    np.asarray(new["pool_Y"]["images"][:2]), np.asarray(fakes["D_Y"]), atol=1e-6
+  )
   assert int(new["pool_X"]["count"]) == 2 and np.isfinite(float(metrics["train/loss_G"]))
 
 
@@ -140,11 +174,11 @@ def _metrics_by_hand(g, f, x, y):
 
 def _loop_means(batches, g, f, config):
   """The loop's own averaging (evaluate_split) over hand-made paired batches."""
-  eval_fn = jax.jit(lambda state, batch, key: cyclegan.eval_metrics(g, f, batch,
-                                                                    known=True))
+  eval_fn = jax.jit(lambda state, batch, key: cyclegan.eval_metrics(g, f, batch, known=True))
   with mock.patch.object(gdata, "iterate_eval", lambda *a, **k: iter(batches)):
-    return evaluation.evaluate_split(eval_fn, None, config, mesh_lib.make_mesh(),
-                                     key=jax.random.key(0), split="testA,testB")
+    return evaluation.evaluate_split(
+      eval_fn, None, config, mesh_lib.make_mesh(), key=jax.random.key(0), split="testA,testB"
+    )
 
 
 @pytest.mark.parametrize("n_a, n_b", [(3, 7), (7, 2)])
@@ -155,11 +189,14 @@ def test_eval_counts_each_hand_made_image_once(n_a, n_b):
   y = np.linspace(-0.5, 0.95, n_b)[:, None, None, None] * np.ones((n_b, 8, 8, 1))
   g, f = (lambda v: 0.5 * v), (lambda v: v * v - 0.3)
   total = max(n_a, n_b)
-  rows = lambda d, p: {"image": d[p % len(d)].astype(np.float32),
-                       "label": np.zeros(len(p), np.int32)}
-  batches = [pipeline.paired_rows(rows(x, p), rows(y, p), p, sizes=(n_a, n_b),
-                                  total=total, batch=4)
-             for p in (np.arange(0, 4), np.arange(4, total))]  # the second is padded
+  rows = lambda d, p: {
+    "image": d[p % len(d)].astype(np.float32),
+    "label": np.zeros(len(p), np.int32),
+  }
+  batches = [
+    pipeline.paired_rows(rows(x, p), rows(y, p), p, sizes=(n_a, n_b), total=total, batch=4)
+    for p in (np.arange(0, 4), np.arange(4, total))
+  ]  # the second is padded
   got = _loop_means(batches, g, f, cyclegan_digits.get_config("smoke"))
   want = _metrics_by_hand(g, f, x, y)
   assert set(got) == set(want)
@@ -188,13 +225,16 @@ def test_stopped_and_resumed_run_equals_unstopped_one(tfds_dir, tmp_path):
   train_and_evaluate(exp, c, str(tmp_path / "resumed"), should_stop=lambda s: s == 3)
   train_and_evaluate(exp, c, str(tmp_path / "resumed"))
   from genjax.train.loop import restore_latest  # pylint: disable=import-outside-toplevel
-  (s1, full), (s2, resumed) = (restore_latest(exp, c, str(tmp_path / w))
-                               for w in ("full", "resumed"))
+
+  (s1, full), (s2, resumed) = (
+    restore_latest(exp, c, str(tmp_path / w)) for w in ("full", "resumed")
+  )
   assert s1 == s2 == 5 and int(full["pool_X"]["count"]) == 3
   for a, b in zip(jax.tree.leaves(full), jax.tree.leaves(resumed)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  rows = jax.jit(exp.sample_given)(full, next(gdata.iterate_eval(c.data, "testA,testB")),
-                                   jax.random.key(0))
+  rows = jax.jit(exp.sample_given)(
+    full, next(gdata.iterate_eval(c.data, "testA,testB")), jax.random.key(0)
+  )
   assert rows.shape == (6, 150, 8, 8, 1) and float(jnp.max(jnp.abs(rows))) <= 1.0
 
 

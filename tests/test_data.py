@@ -30,10 +30,17 @@ def data_dir(tmp_path_factory):
 @pytest.fixture
 def make_cfg(data_dir):
   def make(**overrides):
-    cfg = dict(name="digits", data_dir=data_dir, batch_size=32,
-               eval_batch_size=64, binarize="none", download=False,
-               image_size=0)
+    cfg = dict(
+      name="digits",
+      data_dir=data_dir,
+      batch_size=32,
+      eval_batch_size=64,
+      binarize="none",
+      download=False,
+      image_size=0,
+    )
     return ml_collections.ConfigDict({**cfg, **overrides})
+
   return make
 
 
@@ -48,9 +55,9 @@ def _keys(images):
 
 def _expected_uint8(split):
   from sklearn.datasets import load_digits  # Slow import; one test.
+
   images = digits_lib.to_uint8(load_digits().images)
-  return [x[..., None] for i, x in enumerate(images)
-          if digits_lib.split_of(i) == split]
+  return [x[..., None] for i, x in enumerate(images) if digits_lib.split_of(i) == split]
 
 
 @pytest.mark.parametrize("size", [8, 16, 28])
@@ -87,8 +94,7 @@ def test_process_shares_are_disjoint_and_cover(make_cfg):
   everything = data.load_split(cfg, "train")["image"]
   seen = collections.Counter()
   for p, n in enumerate((674, 673)):  # 1347 records over 2 processes.
-    it = data.make_train_iterator(cfg, seed=3, process_index=p,
-                                  process_count=2)
+    it = data.make_train_iterator(cfg, seed=3, process_index=p, process_count=2)
     first_epoch = np.concatenate([b["image"] for b in _take(it, 22)])[:n]
     seen += _keys(first_epoch)
   assert seen == _keys(everything)
@@ -104,12 +110,14 @@ def test_train_iterator_reads_only_the_train_split(make_cfg):
 
 def test_epochs_are_reshuffled_and_deterministic(make_cfg):
   cfg = make_cfg(batch_size=449)  # 1347 = 3 * 449: one epoch, 3 batches.
-  epochs = [np.concatenate([b["image"] for b in _take(it, 3)])
-            for it in [data.make_train_iterator(cfg, seed=1)] for _ in (0, 1)]
+  epochs = [
+    np.concatenate([b["image"] for b in _take(it, 3)])
+    for it in [data.make_train_iterator(cfg, seed=1)]
+    for _ in (0, 1)
+  ]
   assert _keys(epochs[0]) == _keys(epochs[1])
   assert not np.array_equal(epochs[0], epochs[1])
-  again = np.concatenate(
-      [b["image"] for b in _take(data.make_train_iterator(cfg, seed=1), 3)])
+  again = np.concatenate([b["image"] for b in _take(data.make_train_iterator(cfg, seed=1), 3)])
   assert np.array_equal(again, epochs[0])
 
 
@@ -119,13 +127,11 @@ def test_restore_across_epoch_boundary(make_cfg, tmp_path):
   _take(it, 12)
   state = it.get_state()
   with ocp.CheckpointManager(tmp_path / "ckpt") as manager:
-    manager.save(12, args=ocp.args.Composite(
-        data=grain.checkpoint.CheckpointSave(it)))
+    manager.save(12, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(it)))
     manager.wait_until_finished()
     expected = _take(it, 3)
     fresh = data.make_train_iterator(cfg, seed=5)
-    manager.restore(12, args=ocp.args.Composite(
-        data=grain.checkpoint.CheckpointRestore(fresh)))
+    manager.restore(12, args=ocp.args.Composite(data=grain.checkpoint.CheckpointRestore(fresh)))
   other = data.make_train_iterator(cfg, seed=5)
   other.set_state(state)
   for restored in (fresh, other):
@@ -140,11 +146,11 @@ def test_dynamic_binarization(make_cfg):
   epochs = [np.concatenate([b["image"] for b in _take(it, 3)]) for _ in (0, 1)]
   assert set(np.unique(epochs[0]).tolist()) == {-1.0, 1.0}
   assert _keys(epochs[0]) != _keys(epochs[1])  # Resampled every epoch.
-  grey = np.concatenate([b["image"] for b in _take(
-      data.make_train_iterator(make_cfg(batch_size=449), seed=2), 3)])
+  grey = np.concatenate(
+    [b["image"] for b in _take(data.make_train_iterator(make_cfg(batch_size=449), seed=2), 3)]
+  )
   assert abs(epochs[0].mean() - grey.mean()) < 0.01  # Bernoulli(intensity).
-  same = np.concatenate([b["image"] for b in _take(
-      data.make_train_iterator(cfg, seed=2), 3)])
+  same = np.concatenate([b["image"] for b in _take(data.make_train_iterator(cfg, seed=2), 3)])
   assert np.array_equal(same, epochs[0])
   threshold = data.load_split(make_cfg(binarize="threshold"), "test")["image"]
   assert set(np.unique(threshold).tolist()) == {-1.0, 1.0}
@@ -161,16 +167,18 @@ def test_iterate_eval(make_cfg, binarize):
   whole = data.load_split(cfg, "test")
   assert whole["image"].shape == (300, 8, 8, 1)
   assert _keys(whole["image"]) == _keys(
-      np.concatenate([b["image"][b["mask"] > 0] for b in runs[0]]))
+    np.concatenate([b["image"][b["mask"] > 0] for b in runs[0]])
+  )
   # Two processes see the same images between them, in as many batches each
   # (shares of 129 and 128 examples at 32 per batch: 5 batches each).
-  shares = [list(data.iterate_eval(cfg, "test", process_index=p,
-                                   process_count=2, max_examples=257))
-            for p in (0, 1)]
+  shares = [
+    list(data.iterate_eval(cfg, "test", process_index=p, process_count=2, max_examples=257))
+    for p in (0, 1)
+  ]
   assert len(shares[0]) == len(shares[1]) == 5
   assert _keys(whole["image"][:257]) == sum(
-      (_keys(b["image"][b["mask"] > 0]) for s in shares for b in s),
-      collections.Counter())
+    (_keys(b["image"][b["mask"] > 0]) for s in shares for b in s), collections.Counter()
+  )
 
 
 def test_unprepared_catalog_dataset_fails_fast(tmp_path):
@@ -178,8 +186,10 @@ def test_unprepared_catalog_dataset_fails_fast(tmp_path):
   where = re.escape(str(tmp_path))
   with pytest.raises(data.DatasetError, match=f"'mnist'.*{where}"):
     data.open_source("mnist", "train", str(tmp_path))
-  with mock.patch.object(sources, "_reachable", return_value=False), \
-       pytest.raises(data.DatasetError, match="unreachable"):
+  with (
+    mock.patch.object(sources, "_reachable", return_value=False),
+    pytest.raises(data.DatasetError, match="unreachable"),
+  ):
     data.open_source("mnist", "train", str(tmp_path), download=True)
   assert time.time() - start < 5
   assert not os.listdir(tmp_path)
@@ -191,10 +201,12 @@ def test_failed_download_leaves_nothing(tmp_path):
     os.makedirs(tmp_path / "downloads")
     (tmp_path / "downloads" / "mnist.tmp.123").write_text("partial")
     raise ConnectionError("Connection reset by peer")
-  with mock.patch.object(sources, "_reachable", return_value=True), \
-       mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare",
-                         fail), \
-       pytest.raises(data.DatasetError, match="reset by peer"):
+
+  with (
+    mock.patch.object(sources, "_reachable", return_value=True),
+    mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare", fail),
+    pytest.raises(data.DatasetError, match="reset by peer"),
+  ):
     data.open_source("mnist", "train", str(tmp_path), download=True)
   assert not os.listdir(tmp_path)
 
@@ -209,21 +221,24 @@ def test_bad_names_splits_and_formats(data_dir, make_cfg, tmp_path):
   with pytest.raises(data.DatasetError, match="multiple"):
     data.make_train_iterator(make_cfg(batch_size=33), seed=0, process_count=2)
   data.open_source("digits", "train", data_dir)
-  shutil.copytree(os.path.join(data_dir, "digits", "8x8"),
-                  tmp_path / "digits" / "8x8")
+  shutil.copytree(os.path.join(data_dir, "digits", "8x8"), tmp_path / "digits" / "8x8")
   info = tmp_path / "digits" / "8x8" / "1.0.0" / "dataset_info.json"
-  info.write_text(json.dumps({**json.loads(info.read_text()),
-                              "fileFormat": "tfrecord"}))
+  info.write_text(json.dumps({**json.loads(info.read_text()), "fileFormat": "tfrecord"}))
   with pytest.raises(data.DatasetError, match="array_record"):
     data.open_source("digits", "train", str(tmp_path))
 
 
-@pytest.mark.parametrize("name,shape,image_size", [
-    ("mnist", (28, 28, 1), 0), ("cifar10", (32, 32, 3), 0),
-    ("celeb_a", (16, 16, 3), 16), ("binarized_mnist", (28, 28, 1), 0)])
+@pytest.mark.parametrize(
+  "name,shape,image_size",
+  [
+    ("mnist", (28, 28, 1), 0),
+    ("cifar10", (32, 32, 3), 0),
+    ("celeb_a", (16, 16, 3), 16),
+    ("binarized_mnist", (28, 28, 1), 0),
+  ],
+)
 def test_catalog_datasets_with_mock_data(make_cfg, name, shape, image_size):
-  cfg = make_cfg(name=name, batch_size=8, eval_batch_size=16,
-                 image_size=image_size)
+  cfg = make_cfg(name=name, batch_size=8, eval_batch_size=16, image_size=image_size)
   binary = name == "binarized_mnist"
   with data.mock_catalog(num_examples=20, max_value=2 if binary else None):
     batch = next(data.make_train_iterator(cfg, seed=0))

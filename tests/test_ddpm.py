@@ -1,4 +1,5 @@
 """The DDPM family: L_simple on known cases, the U-Net's size, one smoke run of the loop."""
+
 import math
 
 import jax
@@ -51,19 +52,30 @@ def test_bound_metrics_add_up():
 def test_cifar10_unet_has_the_papers_35_7m_parameters():
   c = ddpm_cifar10.get_config()
   m = c.model
-  net = UNet(ch=m.ch, ch_mult=tuple(m.ch_mult), num_res_blocks=m.num_res_blocks,
-             attn_resolutions=tuple(m.attn_resolutions), dropout=m.dropout,
-             groups=m.norm_groups)
-  shapes = jax.eval_shape(net.init, jax.random.key(0), jnp.zeros((1, 32, 32, 3)),
-                          jnp.zeros((1,), jnp.int32))
+  net = UNet(
+    ch=m.ch,
+    ch_mult=tuple(m.ch_mult),
+    num_res_blocks=m.num_res_blocks,
+    attn_resolutions=tuple(m.attn_resolutions),
+    dropout=m.dropout,
+    groups=m.norm_groups,
+  )
+  shapes = jax.eval_shape(
+    net.init, jax.random.key(0), jnp.zeros((1, 32, 32, 3)), jnp.zeros((1,), jnp.int32)
+  )
   count = sum(math.prod(p.shape) for p in jax.tree.leaves(shapes))
   assert count == 35_746_307  # "35.7M" in Ho et al.'s Table/Appendix B
 
 
 def test_bad_config_values_are_config_errors():
   from experiments.configs import ddpm_digits
-  for field, value in [("objective.schedule", "quadratic"), ("sample.sampler", "euler"),
-                       ("model.norm_groups", 5), ("objective.vlb_chunk", 7)]:
+
+  for field, value in [
+    ("objective.schedule", "quadratic"),
+    ("sample.sampler", "euler"),
+    ("model.norm_groups", 5),
+    ("objective.vlb_chunk", 7),
+  ]:
     c = ddpm_digits.get_config("smoke")
     section, name = field.split(".")
     c[section][name] = value
@@ -73,6 +85,7 @@ def test_bad_config_values_are_config_errors():
 
 def test_smoke_run_trains_evaluates_the_bound_and_samples(tfds_dir, tmp_path):
   from experiments.configs import ddpm_digits
+
   c = ddpm_digits.get_config("smoke")
   c.data.data_dir = tfds_dir
   c.train.num_steps = 4
@@ -95,6 +108,7 @@ def test_smoke_run_trains_evaluates_the_bound_and_samples(tfds_dir, tmp_path):
 @pytest.mark.parametrize("name, shape", [("ddpm_celeb_a", (64, 64, 3))])
 def test_paper_configs_build_and_their_state_traces(name, shape):
   import importlib
+
   c = importlib.import_module(f"experiments.configs.{name}").get_config()
   state = jax.eval_shape(ddpm.make(c, shape).init, jax.random.key(0))
   out = jax.eval_shape(lambda s: ddpm.make(c, shape).sample(s, jax.random.key(0), 2), state)

@@ -1,5 +1,6 @@
 """Evaluators: precision/recall, like-with-like references, cadence, config errors; the
 loop's record of every step's metrics exactly once."""
+
 import dataclasses
 import json
 import os
@@ -97,7 +98,7 @@ def test_every_step_is_logged_exactly_once_across_checkpoints_and_a_crash(vae_sm
   shutil.rmtree(os.path.join(workdir, "checkpoints", "8"))
   c.train.num_steps = 12
   train_and_evaluate(experiment, c, workdir)
-  records = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
+  records = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
   records = [r for r in records if "train/step" in r]
   steps = [r["step"] for r in records]
   assert steps == sorted(set(steps)) and steps[-1] == 12
@@ -113,9 +114,13 @@ def test_every_step_is_logged_exactly_once_across_checkpoints_and_a_crash(vae_sm
 
 def _class_accuracy_run(config, sample_class, feature_net, **entry):
   experiment = dataclasses.replace(_toy(), sample_class=sample_class)
-  ctx = evaluators.EvalContext(experiment=experiment, config=config,
-                               mesh=mesh_lib.make_mesh(), key=jax.random.key(0),
-                               feature_net=feature_net)
+  ctx = evaluators.EvalContext(
+    experiment=experiment,
+    config=config,
+    mesh=mesh_lib.make_mesh(),
+    key=jax.random.key(0),
+    feature_net=feature_net,
+  )
   return evaluators._TYPES["class_accuracy"](_entry(type="class_accuracy", **entry), ctx)
 
 
@@ -136,8 +141,9 @@ def _painted(classes):
 
 def test_class_accuracy_is_one_for_a_sampler_that_draws_the_asked_class(vae_smoke):
   vae_smoke.sample.batch_size = 64  # several batches, the last one short
-  run = _class_accuracy_run(vae_smoke, lambda state, key, labels: _painted(labels),
-                            _grey_level_net(), num_per_class=10)
+  run = _class_accuracy_run(
+    vae_smoke, lambda state, key, labels: _painted(labels), _grey_level_net(), num_per_class=10
+  )
   m = run(None)
   assert m["eval/class_accuracy"] == 1.0
   assert 0.0 <= m["eval/class_accuracy_real"] <= 1.0  # this net on real digits: any value
@@ -147,11 +153,12 @@ def test_class_accuracy_is_chance_for_a_sampler_that_ignores_the_label(vae_smoke
   def ignores(state, key, labels):
     return _painted(jax.random.randint(key, labels.shape, 0, 10))
 
-  m = _class_accuracy_run(vae_smoke, ignores, _grey_level_net(), num_per_class=100,
-                          num_real=50)(None)
+  m = _class_accuracy_run(vae_smoke, ignores, _grey_level_net(), num_per_class=100, num_real=50)(
+    None
+  )
   assert abs(m["eval/class_accuracy"] - 0.1) < 0.04  # 1000 samples: 4 standard errors
 
 
 def test_class_accuracy_is_left_out_without_a_conditional_sampler_or_a_feature_net(vae_smoke):
   assert _class_accuracy_run(vae_smoke, None, _grey_level_net()) is None
-  assert _class_accuracy_run(vae_smoke, lambda s, k, l: _painted(l), None) is None
+  assert _class_accuracy_run(vae_smoke, lambda s, k, labels: _painted(labels), None) is None

@@ -1,4 +1,5 @@
 """Fréchet distance: exact values, singular covariances, symmetry, translation invariance."""
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -43,8 +44,9 @@ def test_diagonal_gaussians_analytic():
   a, b = rng.uniform(0.1, 3.0, 16), rng.uniform(0.1, 3.0, 16)
   a[:3] = 0.0  # singular, too
   expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)
-  np.testing.assert_allclose(frechet_distance(mu1, np.diag(a), mu2, np.diag(b)), expected,
-                             rtol=1e-10, atol=1e-12)
+  np.testing.assert_allclose(
+    frechet_distance(mu1, np.diag(a), mu2, np.diag(b)), expected, rtol=1e-10, atol=1e-12
+  )
 
 
 def test_well_conditioned_matches_scipy_sqrtm():
@@ -54,8 +56,9 @@ def test_well_conditioned_matches_scipy_sqrtm():
   covmean = scipy.linalg.sqrtm(s1 @ s2).real
   expected = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * covmean)
   np.testing.assert_allclose(frechet_distance(mu1, s1, mu2, s2), expected, rtol=1e-9)
-  np.testing.assert_allclose(frechet_distance_from_features(f1, f2),
-                             _reference_from_features(f1, f2), rtol=1e-9)
+  np.testing.assert_allclose(
+    frechet_distance_from_features(f1, f2), _reference_from_features(f1, f2), rtol=1e-9
+  )
 
 
 @pytest.mark.parametrize("n1,n2,d", [(10, 12, 64), (15, 40, 20)])
@@ -70,12 +73,16 @@ def test_singular_covariances_finite_and_exact(n1, n2, d):
 @pytest.mark.parametrize("n,d", [(300, 10), (12, 40)])
 def test_symmetric(n, d):
   f1, f2 = _features(7, n, d), _features(8, n + 3, d, scale=2.0, shift=-0.5)
-  np.testing.assert_allclose(frechet_distance_from_features(f1, f2),
-                             frechet_distance_from_features(f2, f1), rtol=1e-9)
+  np.testing.assert_allclose(
+    frechet_distance_from_features(f1, f2), frechet_distance_from_features(f2, f1), rtol=1e-9
+  )
 
 
 def test_translation_invariant():
   f1, f2 = _features(9, 100, 12), _features(10, 80, 12, scale=1.3, shift=0.2)
   v = np.random.default_rng(11).normal(size=12) * 10.0
-  np.testing.assert_allclose(frechet_distance_from_features(f1 + v, f2 + v),
-                             frechet_distance_from_features(f1, f2), rtol=1e-9)
+  np.testing.assert_allclose(
+    frechet_distance_from_features(f1 + v, f2 + v),
+    frechet_distance_from_features(f1, f2),
+    rtol=1e-9,
+  )

@@ -1,5 +1,6 @@
 """GAN step-level checks: which network each sub-step moves, the k-slice schedule, the
 saturating loss's vanishing gradient, exact resume of the two-network state, figures."""
+
 import json
 import math
 import os
@@ -10,10 +11,8 @@ import numpy as np
 import pytest
 
 import experiments
-from experiments import gan
-from experiments import gan_figures
-from experiments.configs import dcgan_digits
-from experiments.configs import gan_digits
+from experiments import gan, gan_figures
+from experiments.configs import dcgan_digits, gan_digits
 from genjax.errors import ConfigError
 from genjax.eval.feature_net import FeatureNet
 from genjax.train.experiment import FigureContext
@@ -79,13 +78,15 @@ def test_each_of_k_discriminator_steps_sees_its_own_slice_of_the_batch():
   d = state["disc"]
   disc = gan.build_networks(c, SHAPE)[1]
   logits = disc.apply({"params": d.params}, _batch()["image"], train=False)
-  np.testing.assert_allclose(float(metrics["train/d_real"]),
-                             float(jnp.mean(jax.nn.sigmoid(logits))), rtol=1e-5)
+  np.testing.assert_allclose(
+    float(metrics["train/d_real"]), float(jnp.mean(jax.nn.sigmoid(logits))), rtol=1e-5
+  )
   assert int(state["disc"].step) == 3 and int(state["gen"].step) == 1
 
 
 def test_batch_must_split_into_k_slices():
   from genjax.errors import ConfigError
+
   with pytest.raises(ConfigError, match="multiple of objective.d_steps"):
     gan.make(_config("mlp", d_steps=5), SHAPE)
   with pytest.raises(ConfigError, match="generator_loss"):
@@ -102,10 +103,18 @@ def test_saturating_generator_gradient_vanishes_when_d_rejects_fakes():
   norms = {}
   for kind in ("minimax", "non_saturating"):
     loss = lambda p: gan.generator_objective(
-        apply_fn, p, _batch(), jax.random.key(1), model_state={}, disc=judge, kind=kind,
-        latent_dim=8, prior="uniform")[0]
+      apply_fn,
+      p,
+      _batch(),
+      jax.random.key(1),
+      model_state={},
+      disc=judge,
+      kind=kind,
+      latent_dim=8,
+      prior="uniform",
+    )[0]
     g = jax.grad(loss)(params)
-    norms[kind] = math.sqrt(sum(float(jnp.sum(v ** 2)) for v in jax.tree.leaves(g)))
+    norms[kind] = math.sqrt(sum(float(jnp.sum(v**2)) for v in jax.tree.leaves(g)))
   f = -8.0
   expected = 1 / (1 + math.exp(-f)) / (1 - 1 / (1 + math.exp(-f)))
   np.testing.assert_allclose(norms["minimax"] / norms["non_saturating"], expected, rtol=0.05)
@@ -114,16 +123,21 @@ def test_saturating_generator_gradient_vanishes_when_d_rejects_fakes():
 def test_discriminator_objective_matches_the_loss_by_hand_and_blocks_g():
   real, fake = _batch(4)["image"], _batch(4, seed=1)["image"]
   apply_fn = lambda p, s, x, key: (p * jnp.mean(x.reshape(4, -1), -1), s)
-  loss, aux = gan.discriminator_objective(apply_fn, 2.0, {"image": real}, jax.random.key(0),
-                                          model_state={}, fake=fake, kind="minimax")
-  r, f = (2.0 * np.asarray(real).reshape(4, -1).mean(-1),
-          2.0 * np.asarray(fake).reshape(4, -1).mean(-1))
+  loss, aux = gan.discriminator_objective(
+    apply_fn, 2.0, {"image": real}, jax.random.key(0), model_state={}, fake=fake, kind="minimax"
+  )
+  r, f = (
+    2.0 * np.asarray(real).reshape(4, -1).mean(-1),
+    2.0 * np.asarray(fake).reshape(4, -1).mean(-1),
+  )
   by_hand = np.mean(-np.log(1 / (1 + np.exp(-r))) - np.log(1 - 1 / (1 + np.exp(-f))))
   np.testing.assert_allclose(float(loss), by_hand, rtol=1e-5)
   # No gradient flows into the fakes (that is, into G) from D's loss.
-  g = jax.grad(lambda fk: gan.discriminator_objective(
-      apply_fn, 2.0, {"image": real}, jax.random.key(0), model_state={}, fake=fk,
-      kind="minimax")[0])(fake)
+  g = jax.grad(
+    lambda fk: gan.discriminator_objective(
+      apply_fn, 2.0, {"image": real}, jax.random.key(0), model_state={}, fake=fk, kind="minimax"
+    )[0]
+  )(fake)
   assert float(jnp.max(jnp.abs(g))) == 0.0
 
 
@@ -140,7 +154,8 @@ def _fake_feature_net():
   def apply(x):
     ink = jnp.mean((x + 1) / 2, axis=(1, 2, 3))
     logits = -100.0 * jnp.square(ink[:, None] - (jnp.arange(10) + 0.5) / 10)
-    return logits, jnp.stack([ink, ink ** 2], -1)
+    return logits, jnp.stack([ink, ink**2], -1)
+
   return FeatureNet(name="fake", input_shape=SHAPE, accuracy=1.0, apply=apply)
 
 
@@ -148,9 +163,9 @@ def test_mode_coverage_by_hand():
   probs = np.eye(10)[[0] * 50 + [1] * 49 + [2]]
   m = gan_figures.mode_coverage(probs, 0.05)
   assert m["classes_covered"] == 2
-  np.testing.assert_allclose(m["entropy_nats"],
-                             -(0.5 * math.log(0.5) + 0.49 * math.log(0.49)
-                               + 0.01 * math.log(0.01)))
+  np.testing.assert_allclose(
+    m["entropy_nats"], -(0.5 * math.log(0.5) + 0.49 * math.log(0.49) + 0.01 * math.log(0.01))
+  )
 
 
 def test_parzen_sigma_is_never_chosen_on_training_images(tfds_dir):
@@ -185,16 +200,29 @@ def test_resumes_exactly_and_draws_its_figures(tfds_dir, tmp_path):
   train_and_evaluate(exp, c, parts, should_stop=lambda step: step == 2)
   train_and_evaluate(exp, c, parts)
   from genjax.train.loop import restore_latest
+
   (s1, a), (s2, b) = restore_latest(exp, c, whole), restore_latest(exp, c, parts)
   assert s1 == s2 == 4
   assert _same(a, b)  # params, EMA and Adam moments of both networks
 
-  ctx = FigureContext(config=c, workdir=whole, figures_dir=str(tmp_path / "fig"), step=4,
-                      key=jax.random.key(0), feature_net=_fake_feature_net())
+  ctx = FigureContext(
+    config=c,
+    workdir=whole,
+    figures_dir=str(tmp_path / "fig"),
+    step=4,
+    key=jax.random.key(0),
+    feature_net=_fake_feature_net(),
+  )
   paths = exp.figures(a, ctx)
   names = {os.path.basename(p) for p in paths}
-  assert {"samples.png", "samples_over_training.png", "nearest_neighbours.png",
-          "interpolation.png", "losses.png", "metrics.json"} <= names
+  assert {
+    "samples.png",
+    "samples_over_training.png",
+    "nearest_neighbours.png",
+    "interpolation.png",
+    "losses.png",
+    "metrics.json",
+  } <= names
   with open(os.path.join(ctx.figures_dir, "metrics.json"), encoding="utf-8") as f:
     m = json.load(f)
   assert m["parzen"]["sigma"] in c.eval.parzen_sigmas

@@ -1,4 +1,5 @@
 """The image history pool: exact fill phase, then swaps with probability 1/2."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,8 +47,9 @@ def test_full_pool_swaps_half_the_time_and_conserves_images():
   # Binomial(n, 1/2): 4 standard deviations is 126 of 4000.
   assert abs(swapped.sum() - n / 2) < 4 * np.sqrt(n / 4)
   # Nothing is created or lost: what came in is either returned or still stored.
-  np.testing.assert_array_equal(np.sort(np.concatenate([out, kept])),
-                                np.sort(np.concatenate([start, new])))
+  np.testing.assert_array_equal(
+    np.sort(np.concatenate([out, kept])), np.sort(np.concatenate([start, new]))
+  )
   # A swapped-out image is an earlier one, never the image being queried.
   assert np.all(out[swapped] < new[swapped])
   assert int(after["count"]) == size

@@ -1,4 +1,5 @@
 """The entry points as a user runs them: train, resume, sample, figures, errors, devices."""
+
 import os
 import signal
 import subprocess
@@ -15,8 +16,14 @@ CONFIG = "experiments/configs/vae_digits.py:smoke"
 
 
 def _train(workdir, tfds_dir, *extra, devices=1):
-  return run_launch("train", f"--config={CONFIG}", f"--workdir={workdir}",
-                    f"--config.data.data_dir={tfds_dir}", *extra, devices=devices)
+  return run_launch(
+    "train",
+    f"--config={CONFIG}",
+    f"--workdir={workdir}",
+    f"--config.data.data_dir={tfds_dir}",
+    *extra,
+    devices=devices,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +39,19 @@ def test_main_job_trains_evaluates_and_writes_figures(trained):
   assert "step 20/20" in result.stdout
   assert "eval/fd_digits" in result.stdout and "eval/iw_nll" in result.stdout
   figures = set(os.listdir(os.path.join(workdir, "figures")))
-  assert {"manifold.png", "samples_prior.png", "reconstructions.png", "interpolation.png",
-          "lower_bound.png"} <= figures
+  assert {
+    "manifold.png",
+    "samples_prior.png",
+    "reconstructions.png",
+    "interpolation.png",
+    "lower_bound.png",
+  } <= figures
   assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
 
 
 def test_tensorboard_reads_the_event_files(trained):
   from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
   acc = EventAccumulator(os.path.join(trained[0], "tensorboard"))
   acc.Reload()
   tags = acc.Tags()
@@ -69,16 +82,22 @@ def test_two_devices_give_the_parameters_of_one(tfds_dir, tmp_path):
   # A small SGD step, so that parameters differ only as much as the gradients' rounding
   # does (a large one is chaotic on this loss: 1e-7 differences grow to 100 nats); under
   # Adam a rounding difference in a near-zero gradient is normalised up to a full step.
-  fast = ["--figures=false", "--config.optim.name=sgd", "--config.optim.learning_rate=1e-4",
-          "--config.train.eval_every=0", "--config.train.sample_every=0",
-          "--config.eval.fd_num_samples=0"]
+  fast = [
+    "--figures=false",
+    "--config.optim.name=sgd",
+    "--config.optim.learning_rate=1e-4",
+    "--config.train.eval_every=0",
+    "--config.train.sample_every=0",
+    "--config.eval.fd_num_samples=0",
+  ]
   workdirs = {n: str(tmp_path / f"dev{n}") for n in (1, 2)}
   for n, workdir in workdirs.items():
     result = _train(workdir, tfds_dir, *fast, devices=n)
     assert result.returncode == 0, result.stderr[-3000:]
   import experiments
-  from launch.common import load_workdir_config
   from genjax.train.loop import restore_latest
+  from launch.common import load_workdir_config
+
   config = load_workdir_config(workdirs[1])
   experiment = experiments.build(config)
   (s1, a), (s2, b) = (restore_latest(experiment, config, w) for w in workdirs.values())
@@ -87,11 +106,14 @@ def test_two_devices_give_the_parameters_of_one(tfds_dir, tmp_path):
     np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("override, message", [
+@pytest.mark.parametrize(
+  "override, message",
+  [
     ("--config.optim.learning_rat=0.1", "learning_rat"),
     ("--config.train.num_steps=many", "num_steps"),
     ("--config.objective.likelihood=poisson", "objective.likelihood must be one of"),
-])
+  ],
+)
 def test_bad_config_is_one_clear_error(override, message, tmp_path, tfds_dir):
   result = _train(str(tmp_path / "bad"), tfds_dir, override)
   assert result.returncode != 0
@@ -101,8 +123,13 @@ def test_bad_config_is_one_clear_error(override, message, tmp_path, tfds_dir):
 
 def test_missing_dataset_is_one_clear_error(tmp_path):
   start = time.time()
-  result = run_launch("train", f"--config={CONFIG}", f"--workdir={tmp_path / 'w'}",
-                      "--config.data.name=mnist", f"--config.data.data_dir={tmp_path / 'empty'}")
+  result = run_launch(
+    "train",
+    f"--config={CONFIG}",
+    f"--workdir={tmp_path / 'w'}",
+    "--config.data.name=mnist",
+    f"--config.data.data_dir={tmp_path / 'empty'}",
+  )
   assert time.time() - start < 60
   assert result.returncode == 2
   assert "Traceback" not in result.stderr
@@ -112,14 +139,23 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
   workdir = str(tmp_path / "term")
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
-             PYTHONUNBUFFERED="1")
-  cmd = [sys.executable, "-m", "launch.train", f"--config={CONFIG}", f"--workdir={workdir}",
-         f"--config.data.data_dir={tfds_dir}", "--config.train.num_steps=100000",
-         "--config.train.eval_every=0", "--config.train.sample_every=0",
-         "--config.train.checkpoint_every=100000", "--config.eval.fd_num_samples=0"]
-  proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONUNBUFFERED="1")
+  cmd = [
+    sys.executable,
+    "-m",
+    "launch.train",
+    f"--config={CONFIG}",
+    f"--workdir={workdir}",
+    f"--config.data.data_dir={tfds_dir}",
+    "--config.train.num_steps=100000",
+    "--config.train.eval_every=0",
+    "--config.train.sample_every=0",
+    "--config.train.checkpoint_every=100000",
+    "--config.eval.fd_num_samples=0",
+  ]
+  proc = subprocess.Popen(
+    cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+  )
   for line in proc.stdout:
     if line.startswith("step 10/"):
       break
@@ -129,9 +165,14 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
   assert "Stopped by SIGTERM" in out
   steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
   assert len(steps) == 1 and 10 <= steps[0] < 100000
-  result = run_launch("train", *cmd[3:6], "--config.train.num_steps=" + str(steps[0] + 5),
-                      "--config.train.eval_every=0", "--config.eval.fd_num_samples=0",
-                      "--figures=false")
+  result = run_launch(
+    "train",
+    *cmd[3:6],
+    "--config.train.num_steps=" + str(steps[0] + 5),
+    "--config.train.eval_every=0",
+    "--config.eval.fd_num_samples=0",
+    "--figures=false",
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   assert f"from step {steps[0]}" in result.stdout
 
@@ -139,18 +180,34 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
 def _two_processes(workdir, tfds_dir, *extra, per_process=((), ())):
   """Runs launch.train as two JAX processes on 127.0.0.1 (gloo collectives)."""
   import socket
+
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
-             PYTHONUNBUFFERED="1")
-  procs = [subprocess.Popen(
-      [sys.executable, "-m", "launch.train", f"--config={CONFIG}", f"--workdir={workdir}",
-       f"--config.data.data_dir={tfds_dir}", "--config.parallel.num_processes=2",
-       f"--config.parallel.coordinator_address=127.0.0.1:{port}",
-       f"--config.parallel.process_id={i}", *extra, *per_process[i]],
-      cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-      for i in range(2)]
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONUNBUFFERED="1")
+  procs = [
+    subprocess.Popen(
+      [
+        sys.executable,
+        "-m",
+        "launch.train",
+        f"--config={CONFIG}",
+        f"--workdir={workdir}",
+        f"--config.data.data_dir={tfds_dir}",
+        "--config.parallel.num_processes=2",
+        f"--config.parallel.coordinator_address=127.0.0.1:{port}",
+        f"--config.parallel.process_id={i}",
+        *extra,
+        *per_process[i],
+      ],
+      cwd=REPO,
+      env=env,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+    )
+    for i in range(2)
+  ]
   outs = [p.communicate(timeout=300) for p in procs]
   return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
 
@@ -161,23 +218,34 @@ def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path,
   of the data; then a feature net that one process cannot read stops both with the same
   sentence instead of leaving the other in a collective until gloo times out."""
   workdir = str(tmp_path / "mp")
-  run = run_launch("local", "--num_processes=2", "--", f"--config={CONFIG}",
-                   f"--workdir={workdir}", f"--config.data.data_dir={tfds_dir}")
+  run = run_launch(
+    "local",
+    "--num_processes=2",
+    "--",
+    f"--config={CONFIG}",
+    f"--workdir={workdir}",
+    f"--config.data.data_dir={tfds_dir}",
+  )
   assert run.returncode == 0, run.stderr[-3000:]
   lines = run.stdout.splitlines()
-  finals = [next(l for l in lines if l.startswith(f"[{i}] Final evaluation"))[4:]
-            for i in range(2)]
+  finals = [
+    next(line for line in lines if line.startswith(f"[{i}] Final evaluation"))[4:] for i in range(2)
+  ]
   assert "eval/fd_digits" in finals[0]
   assert finals[0] == finals[1]  # one global computation, seen identically by both
-  assert any(l.startswith("[0] step 20/20") for l in lines)
-  assert not any(l.startswith("[1] step") for l in lines)  # only process 0 logs
+  assert any(line.startswith("[0] step 20/20") for line in lines)
+  assert not any(line.startswith("[1] step") for line in lines)  # only process 0 logs
   assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
   assert "samples_prior.png" in os.listdir(os.path.join(workdir, "figures"))
   assert os.path.exists(os.path.join(workdir, "samples", "step_0000020.png"))
 
   missing = str(tmp_path / "no_feature_net")
-  runs = _two_processes(workdir, tfds_dir, "--figures=false",
-                        per_process=((), (f"--config.eval.feature_net_dir={missing}",)))
+  runs = _two_processes(
+    workdir,
+    tfds_dir,
+    "--figures=false",
+    per_process=((), (f"--config.eval.feature_net_dir={missing}",)),
+  )
   errors = [err.strip().splitlines()[-1] for _, _, err in runs]
   assert [code for code, _, _ in runs] == [2, 2], errors
   assert errors[0] == errors[1] and errors[0].startswith("error: No trained feature network")
@@ -187,8 +255,15 @@ def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path,
 
 def test_local_launcher_stops_every_process_when_one_fails():
   start = time.monotonic()
-  run = run_launch("local", "--num_processes=2", "--module=tests.local_worker",
-                   "--grace_s=5", "--", "--flag=1", timeout=120)
+  run = run_launch(
+    "local",
+    "--num_processes=2",
+    "--module=tests.local_worker",
+    "--grace_s=5",
+    "--",
+    "--flag=1",
+    timeout=120,
+  )
   assert run.returncode == 3  # the failed process's status, not a hang
   assert time.monotonic() - start < 60
   assert "[1] worker 1 fails" in run.stderr

@@ -1,4 +1,5 @@
 """The loss terms against closed forms and Monte Carlo."""
+
 import math
 
 import jax
@@ -18,13 +19,15 @@ def test_kl_closed_form_matches_monte_carlo():
   key = jax.random.key(0)
   mean = jnp.array([[0.5, -1.0, 2.0]])
   logvar = jnp.array([[0.3, -0.7, 1.1]])
-  z = losses.reparameterize(key, jnp.broadcast_to(mean, (200_000, 3)),
-                            jnp.broadcast_to(logvar, (200_000, 3)))
+  z = losses.reparameterize(
+    key, jnp.broadcast_to(mean, (200_000, 3)), jnp.broadcast_to(logvar, (200_000, 3))
+  )
   mc = jnp.mean(losses.gaussian_log_prob(z, mean, logvar) - losses.standard_normal_log_prob(z))
   closed = losses.gaussian_kl(mean, logvar)[0]
   # Analytic value of this KL is 0.5 * sum(m^2 + e^lv - 1 - lv) = 3.0367...
-  np.testing.assert_allclose(float(closed), 0.5 * float(
-      jnp.sum(mean**2 + jnp.exp(logvar) - 1 - logvar)), rtol=1e-6)
+  np.testing.assert_allclose(
+    float(closed), 0.5 * float(jnp.sum(mean**2 + jnp.exp(logvar) - 1 - logvar)), rtol=1e-6
+  )
   np.testing.assert_allclose(float(mc), float(closed), atol=0.02)
 
 
@@ -63,6 +66,7 @@ def test_log_mean_exp_and_bits_per_dim():
 
 # --- Reconstruction and adversarial losses, against hand-computed values ----------------
 
+
 def test_half_squared_error_and_mean_absolute_error_by_hand():
   pred = jnp.array([[1.0, 2.0], [0.0, 0.0]]).reshape(2, 1, 2, 1)
   target = jnp.array([[0.0, 4.0], [0.0, -3.0]]).reshape(2, 1, 2, 1)
@@ -83,10 +87,16 @@ def test_discriminator_loss_is_the_binary_cross_entropy_of_the_game(kind):
 
 def test_generator_losses_by_hand():
   f = jnp.array([[-0.4], [2.0]])
-  np.testing.assert_allclose(losses.generator_loss(f, "minimax"),
-                             [math.log(1 - _sig(-0.4)), math.log(1 - _sig(2.0))], rtol=1e-6)
-  np.testing.assert_allclose(losses.generator_loss(f, "non_saturating"),
-                             [-math.log(_sig(-0.4)), -math.log(_sig(2.0))], rtol=1e-6)
+  np.testing.assert_allclose(
+    losses.generator_loss(f, "minimax"),
+    [math.log(1 - _sig(-0.4)), math.log(1 - _sig(2.0))],
+    rtol=1e-6,
+  )
+  np.testing.assert_allclose(
+    losses.generator_loss(f, "non_saturating"),
+    [-math.log(_sig(-0.4)), -math.log(_sig(2.0))],
+    rtol=1e-6,
+  )
   np.testing.assert_allclose(losses.generator_loss(f, "lsgan"), [1.96, 1.0], rtol=1e-6)
   np.testing.assert_allclose(losses.generator_loss(f, "hinge"), [0.4, -2.0], rtol=1e-6)
 
@@ -94,16 +104,21 @@ def test_generator_losses_by_hand():
 def test_lsgan_and_hinge_discriminator_losses_average_patches():
   real = jnp.array([[1.0, 0.0], [3.0, 1.0]]).reshape(2, 1, 2, 1)  # PatchGAN-shaped outputs
   fake = jnp.array([[0.0, 1.0], [-2.0, 0.5]]).reshape(2, 1, 2, 1)
-  np.testing.assert_allclose(losses.discriminator_loss(real, fake, "lsgan"),
-                             [0.5 * (0.5 + 0.5), 0.5 * (2.0 + 2.125)], rtol=1e-6)
-  np.testing.assert_allclose(losses.discriminator_loss(real, fake, "hinge"),
-                             [0.5 + 1.5, 0.0 + 0.75], rtol=1e-6)
+  np.testing.assert_allclose(
+    losses.discriminator_loss(real, fake, "lsgan"),
+    [0.5 * (0.5 + 0.5), 0.5 * (2.0 + 2.125)],
+    rtol=1e-6,
+  )
+  np.testing.assert_allclose(
+    losses.discriminator_loss(real, fake, "hinge"), [0.5 + 1.5, 0.0 + 0.75], rtol=1e-6
+  )
 
 
 def test_saturating_generator_gradient_vanishes_where_the_non_saturating_one_does_not():
   # When D confidently rejects a fake (logit −10), log(1 − D) is flat: the paper's argument.
-  grad = lambda kind: float(jax.grad(lambda f: losses.generator_loss(f, kind)[0])(
-      jnp.array([[-10.0]]))[0, 0])
+  grad = lambda kind: float(
+    jax.grad(lambda f: losses.generator_loss(f, kind)[0])(jnp.array([[-10.0]]))[0, 0]
+  )
   assert abs(grad("minimax")) < 1e-4 < abs(grad("non_saturating"))
 
 
@@ -114,6 +129,7 @@ def test_unknown_gan_loss_is_a_clear_error():
 
 def test_bits_per_dim_of_a_uniform_8bit_model_is_8():
   from genjax.eval import likelihood
+
   shape = (4, 4, 3)
   nll = jnp.full((2,), likelihood.num_dims(shape) * math.log(256.0))
   np.testing.assert_allclose(likelihood.bits_per_dim(nll, shape), [8.0, 8.0], rtol=1e-6)

@@ -1,5 +1,6 @@
 """The masked autoencoder: patches, masking, the masked-patch loss, the encoder's blindness
 to masked pixels, and one run through the loop with its figures and probe."""
+
 import json
 import os
 
@@ -25,8 +26,9 @@ def test_patchify_then_unpatchify_is_the_identity_and_orders_patches_row_major()
   np.testing.assert_array_equal(np.asarray(p[1, 3]), np.asarray(x[1, 4:8, 4:8].reshape(-1)))
 
 
-@pytest.mark.parametrize("n, ratio, keep", [(49, 0.75, 12), (49, 0.8, 9), (10, 0.8, 2),
-                                            (64, 0.75, 16)])
+@pytest.mark.parametrize(
+  "n, ratio, keep", [(49, 0.75, 12), (49, 0.8, 9), (10, 0.8, 2), (64, 0.75, 16)]
+)
 def test_mask_keeps_exactly_the_configured_fraction_with_distinct_indices(n, ratio, keep):
   assert P.num_kept(n, ratio) == keep
   ids_keep, mask, ids_restore = P.random_masking(jax.random.key(1), 64, n, keep)
@@ -55,8 +57,9 @@ def test_loss_ignores_visible_patches_exactly():
   mask = jnp.array([[1.0, 0, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1]])
   base = mae.masked_patch_mse(pred, target, mask)
   changed = pred + 100.0 * (1.0 - mask)[..., None]  # only visible predictions move
-  np.testing.assert_array_equal(np.asarray(mae.masked_patch_mse(changed, target, mask)),
-                                np.asarray(base))
+  np.testing.assert_array_equal(
+    np.asarray(mae.masked_patch_mse(changed, target, mask)), np.asarray(base)
+  )
   grad = jax.grad(lambda q: jnp.sum(mae.masked_patch_mse(q, target, mask)))(pred)
   assert np.all(np.asarray(grad)[np.asarray(mask) == 0] == 0.0)
   assert np.all(np.abs(np.asarray(grad)[np.asarray(mask) == 1]) > 0)
@@ -71,19 +74,22 @@ def test_mae_loss_equals_a_hand_computation():
     seen["keep"] = int(ids_keep[0, 0])
     return jnp.zeros((1, 2, 4))  # predicts 0 for every pixel
 
-  loss, aux = mae.mae_loss(apply_fn, None, {"image": x}, jax.random.key(3), patch_size=2,
-                           keep=1, norm_pix_loss=False)
+  loss, aux = mae.mae_loss(
+    apply_fn, None, {"image": x}, jax.random.key(3), patch_size=2, keep=1, norm_pix_loss=False
+  )
   patches = {0: [1.0, 2.0, 5.0, 6.0], 1: [3.0, 4.0, 7.0, 8.0]}
   masked = patches[1 - seen["keep"]]
   np.testing.assert_allclose(float(loss), np.mean(np.square(masked)), rtol=1e-6)
-  np.testing.assert_array_equal(np.asarray(aux["mask"][0]),
-                                [1.0 - (seen["keep"] == 0), 1.0 - (seen["keep"] == 1)])
+  np.testing.assert_array_equal(
+    np.asarray(aux["mask"][0]), [1.0 - (seen["keep"] == 0), 1.0 - (seen["keep"] == 1)]
+  )
   # With normalised-pixel targets the masked patch's target is (v - mean) / std, ddof 1.
-  loss, _ = mae.mae_loss(apply_fn, None, {"image": x}, jax.random.key(3), patch_size=2,
-                         keep=1, norm_pix_loss=True)
+  loss, _ = mae.mae_loss(
+    apply_fn, None, {"image": x}, jax.random.key(3), patch_size=2, keep=1, norm_pix_loss=True
+  )
   v = np.asarray(masked)
   z = (v - v.mean()) / np.sqrt(v.var(ddof=1) + 1e-6)
-  np.testing.assert_allclose(float(loss), np.mean(z ** 2), rtol=1e-5)
+  np.testing.assert_allclose(float(loss), np.mean(z**2), rtol=1e-5)
 
 
 def test_norm_pix_target_normalises_each_patch():
@@ -100,8 +106,16 @@ def test_norm_pix_target_normalises_each_patch():
 
 
 def _tiny_mae():
-  return MAE(image_shape=(8, 8, 1), patch_size=2, width=16, depth=2, num_heads=2,
-             decoder_width=8, decoder_depth=1, decoder_heads=2)
+  return MAE(
+    image_shape=(8, 8, 1),
+    patch_size=2,
+    width=16,
+    depth=2,
+    num_heads=2,
+    decoder_width=8,
+    decoder_depth=1,
+    decoder_heads=2,
+  )
 
 
 def test_encoder_sees_only_kept_patches():
@@ -112,16 +126,15 @@ def test_encoder_sees_only_kept_patches():
   encode = lambda img: model.apply({"params": params}, img, ids_keep, method="encode")
   assert jax.eval_shape(encode, x).shape == (3, 4, 16)  # a real gather: 4 tokens, not 16
   grad = jax.jit(jax.grad(lambda img: jnp.sum(jnp.sin(encode(img)))))(x)
-  pixel_mask = np.asarray(P.unpatchify(jnp.broadcast_to(mask[..., None], (3, 16, 4)), 2,
-                                       (4, 4), 1))
+  pixel_mask = np.asarray(P.unpatchify(jnp.broadcast_to(mask[..., None], (3, 16, 4)), 2, (4, 4), 1))
   g = np.asarray(grad)
   assert np.all(g[pixel_mask == 1] == 0.0) and np.all(np.abs(g[pixel_mask == 0]).sum() > 0)
   # The position embedding is the fixed sin-cos one, not a parameter.
-  assert not any("pos" in "/".join(map(str, k)) for k, _ in
-                 jax.tree_util.tree_flatten_with_path(params)[0])
+  assert not any(
+    "pos" in "/".join(map(str, k)) for k, _ in jax.tree_util.tree_flatten_with_path(params)[0]
+  )
   # The decoder predicts every patch, and features pool all tokens of the full image.
-  shape = lambda *a, **kw: jax.eval_shape(
-      lambda: model.apply({"params": params}, *a, **kw)).shape
+  shape = lambda *a, **kw: jax.eval_shape(lambda: model.apply({"params": params}, *a, **kw)).shape
   assert shape(x, ids_keep, ids_restore) == (3, 16, 4)
   assert shape(x, method="features") == (3, 16)
 
@@ -131,15 +144,18 @@ def test_sincos_2d_matches_its_definition():
   assert emb.shape == (6, 8)
   # Patch 4 = row 1, column 1: first half encodes the column, second half the row.
   freqs = 1.0 / 10000 ** (np.arange(2) / 2.0)
-  expect = np.concatenate([np.sin(1 * freqs), np.cos(1 * freqs),
-                           np.sin(1 * freqs), np.cos(1 * freqs)])
+  expect = np.concatenate(
+    [np.sin(1 * freqs), np.cos(1 * freqs), np.sin(1 * freqs), np.cos(1 * freqs)]
+  )
   np.testing.assert_allclose(emb[4], expect, rtol=1e-6)
-  np.testing.assert_allclose(emb[2, :4], np.concatenate([np.sin(2 * freqs),
-                                                         np.cos(2 * freqs)]), rtol=1e-6)
+  np.testing.assert_allclose(
+    emb[2, :4], np.concatenate([np.sin(2 * freqs), np.cos(2 * freqs)]), rtol=1e-6
+  )
 
 
 def test_bad_config_is_one_clear_error():
   from experiments.configs import mae_digits
+
   c = mae_digits.get_config("smoke")
   c.model.patch_size = 5
   with pytest.raises(ConfigError, match="patch_size"):
@@ -154,6 +170,7 @@ def test_smoke_run_trains_evaluates_and_writes_figures(tfds_dir, tmp_path):
   from experiments.configs import mae_digits
   from genjax.train.experiment import FigureContext
   from genjax.train.loop import restore_latest
+
   c = mae_digits.get_config("smoke")
   c.data.data_dir = tfds_dir
   c.train.ema_decay = 0.0
@@ -169,9 +186,10 @@ def test_smoke_run_trains_evaluates_and_writes_figures(tfds_dir, tmp_path):
   assert step == c.train.num_steps
   figdir = os.path.join(workdir, "figures")
   os.makedirs(figdir)
-  paths = experiment.figures(state, FigureContext(config=c, workdir=workdir,
-                                                  figures_dir=figdir, step=step,
-                                                  key=jax.random.key(0)))
+  paths = experiment.figures(
+    state,
+    FigureContext(config=c, workdir=workdir, figures_dir=figdir, step=step, key=jax.random.key(0)),
+  )
   assert {os.path.basename(p) for p in paths} >= {"reconstructions.png", "probe.json"}
   with open(os.path.join(figdir, "probe.json"), encoding="utf-8") as f:
     probe = json.load(f)
@@ -187,6 +205,7 @@ def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_d
   from experiments.configs import mae_finetune_digits
   from genjax.errors import CheckpointError
   from genjax.train.checkpoint import graft
+
   f = mae_finetune_digits.get_config("smoke")
   f.data.data_dir = tfds_dir
   f.model.mae = mae_config.model.copy_and_resolve_references()
@@ -196,8 +215,11 @@ def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_d
   params = jax.eval_shape(experiment.init, jax.random.key(0)).params
   assert set(params) == {"mae", "fc_norm", "head"} and "decoder" not in params["mae"]
   start = experiment.init(jax.random.key(0)).params
-  same = jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), start["mae"],
-                      {k: mae_state.ema_params[k] for k in start["mae"]})
+  same = jax.tree.map(
+    lambda a, b: bool(np.array_equal(a, b)),
+    start["mae"],
+    {k: mae_state.ema_params[k] for k in start["mae"]},
+  )
   assert all(jax.tree.leaves(same))
   f.model.mae.num_heads = 1  # invisible in the shapes, so compared by name
   with pytest.raises(ConfigError, match="num_heads=1, but the MAE run"):
@@ -220,6 +242,7 @@ def _fine_tune_starts_from_the_encoder_of(workdir, mae_state, mae_config, tfds_d
 def test_cifar10_config_trains_on_mock_colour_images(tmp_path):
   from experiments.configs import mae_cifar10
   from genjax import data as gdata
+
   c = mae_cifar10.get_config("smoke")
   c.data.data_dir = str(tmp_path / "tfds")
   c.train.num_steps = 2

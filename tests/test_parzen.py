@@ -1,10 +1,10 @@
 """The Parzen-window estimator against a direct computation with scipy."""
+
 import jax
 from jax.extend import core as jax_core
 import jax.numpy as jnp
 import numpy as np
-from scipy import special
-from scipy import stats
+from scipy import special, stats
 
 from genjax.eval import parzen
 
@@ -24,9 +24,13 @@ def test_matches_scipy_on_a_tiny_case():
   got = parzen.parzen_log_likelihood(x, samples, sigmas, chunk=3, x_chunk=2)
   assert got.shape == (2, 5)
   for row, s in zip(got, sigmas):
-    cov = s ** 2 * np.eye(6)
-    mvn = np.array([[stats.multivariate_normal.logpdf(xi, gi, cov)
-                     for gi in samples.reshape(7, -1)] for xi in x.reshape(5, -1)])
+    cov = s**2 * np.eye(6)
+    mvn = np.array(
+      [
+        [stats.multivariate_normal.logpdf(xi, gi, cov) for gi in samples.reshape(7, -1)]
+        for xi in x.reshape(5, -1)
+      ]
+    )
     np.testing.assert_allclose(row, special.logsumexp(mvn, 1) - np.log(7), rtol=1e-5, atol=1e-3)
 
 
@@ -49,8 +53,7 @@ def test_distances_ask_for_full_precision():
   # On CPU default and full precision agree, so look at what is asked of the backend:
   # TF32 or bf16 passes in x.g would move the log-likelihood by nats on GPU and TPU.
   x, g = jnp.zeros((4, 6)), jnp.zeros((5, 6))
-  closed = jax.make_jaxpr(parzen._log_kernel_sums_jit, static_argnums=3)(
-      x, g, jnp.ones((2,)), 5)
+  closed = jax.make_jaxpr(parzen._log_kernel_sums_jit, static_argnums=3)(x, g, jnp.ones((2,)), 5)
   precisions = _dot_precisions(closed.jaxpr)
   assert precisions
   highest = (jax.lax.Precision.HIGHEST, jax.lax.Precision.HIGHEST)
@@ -67,8 +70,9 @@ def test_matches_float64_numpy_on_mnist_sized_images():
   xf, gf = x.reshape(30, -1), samples.reshape(200, -1)
   d2 = np.sum((xf[:, None] - gf[None]) ** 2, -1)
   for row, s in zip(got, sigmas):
-    want = (special.logsumexp(-d2 / (2 * s * s), 1) - np.log(200)
-            - 0.5 * 784 * np.log(2 * np.pi * s * s))
+    want = (
+      special.logsumexp(-d2 / (2 * s * s), 1) - np.log(200) - 0.5 * 784 * np.log(2 * np.pi * s * s)
+    )
     np.testing.assert_allclose(row, want, rtol=0, atol=0.05)
 
 
@@ -77,7 +81,7 @@ def test_far_away_points_do_not_underflow():
   x = np.full((2, 4), 30.0)
   samples = np.zeros((3, 4))
   got = parzen.parzen_log_likelihood(x, samples, [0.1])[0]
-  expected = -(4 * 30.0 ** 2) / (2 * 0.01) - 2 * np.log(2 * np.pi * 0.01)
+  expected = -(4 * 30.0**2) / (2 * 0.01) - 2 * np.log(2 * np.pi * 0.01)
   np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 

@@ -1,4 +1,5 @@
 """The linear probe separates what is linearly separable and no more."""
+
 import numpy as np
 
 from genjax.eval.probe import linear_probe_accuracy

@@ -1,4 +1,5 @@
 """Split strings resolved to records: held-out splits are held out of training."""
+
 import glob
 import importlib
 import os
@@ -14,26 +15,32 @@ MNIST = {"train": 60000, "test": 10000}
 SIZES = {"mnist": MNIST, "cifar10": {"train": 50000, "test": 10000}}
 
 
-@pytest.mark.parametrize("a, b", [
+@pytest.mark.parametrize(
+  "a, b",
+  [
     ("train[:50000]", "train[50000:]"),
-    ("train[:-10000]", "train[-10000:]"),     # negative bounds, from the split's end
+    ("train[:-10000]", "train[-10000:]"),  # negative bounds, from the split's end
     ("train[:50%]", "train[50%:]"),
     ("train[:100]+train[200:]", "train[100:200]"),
     ("train", "test"),
-    ("validation", "train"),                  # different splits need no sizes
-])
+    ("validation", "train"),  # different splits need no sizes
+  ],
+)
 def test_disjoint(a, b):
   assert not gdata.splits_overlap(a, b, MNIST)
   assert not gdata.splits_overlap(b, a, MNIST)
 
 
-@pytest.mark.parametrize("a, b", [
+@pytest.mark.parametrize(
+  "a, b",
+  [
     ("train", "train[50000:]"),
     ("train[:50001]", "train[50000:]"),
-    ("train[:90%]", "train[-10000:]"),        # 54000 > 50000
+    ("train[:90%]", "train[-10000:]"),  # 54000 > 50000
     ("train[10:20]+test", "test[:1]"),
     ("all", "train[5:6]"),
-])
+  ],
+)
 def test_overlapping(a, b):
   assert gdata.splits_overlap(a, b, MNIST)
   assert gdata.splits_overlap(b, a, MNIST)
@@ -55,9 +62,11 @@ def test_refusals_are_config_errors():
 
 
 def _configs():
-  names = sorted(os.path.basename(p)[:-3] for p in glob.glob(
-      os.path.join(os.path.dirname(experiments.__file__), "configs", "*.py"))
-      if not p.endswith(("__init__.py", "base.py")))
+  names = sorted(
+    os.path.basename(p)[:-3]
+    for p in glob.glob(os.path.join(os.path.dirname(experiments.__file__), "configs", "*.py"))
+    if not p.endswith(("__init__.py", "base.py"))
+  )
   for name in names:
     module = importlib.import_module(f"experiments.configs.{name}")
     for arg in (None, "smoke"):

@@ -1,4 +1,5 @@
 """The generic loop: exact resume, NaN handling, checkpoints, workdir contents."""
+
 import json
 import os
 
@@ -33,7 +34,7 @@ def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
     np.testing.assert_array_equal(x, y)  # bitwise: same batches, same keys, same order
   # The workdir is the record: config, metrics, TensorBoard events, samples.
   assert json.load(open(os.path.join(split, "config.json")))["family"] == "vae"
-  lines = [json.loads(l) for l in open(os.path.join(split, "metrics.jsonl"))]
+  lines = [json.loads(line) for line in open(os.path.join(split, "metrics.jsonl"))]
   assert {"train/loss", "train/steps_per_sec"} <= set(lines[0])
   assert any("eval/iw_nll" in r for r in lines)
   assert os.listdir(os.path.join(split, "tensorboard"))
@@ -89,8 +90,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(toy_config, tmp_path)
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10"]
 
 
-def test_corrupt_newest_checkpoint_is_set_aside_and_the_previous_one_restored(toy_config,
-                                                                              tmp_path):
+def test_corrupt_newest_checkpoint_is_set_aside_and_the_previous_one_restored(toy_config, tmp_path):
   workdir = str(tmp_path / "corrupt")
   toy_config.train.num_steps = 20
   train_and_evaluate(_toy(), toy_config, workdir)

@@ -1,4 +1,5 @@
 """ConvTransposeUp computes exactly what flax.linen.ConvTranspose computes, gradients too."""
+
 import functools
 
 import flax.linen as nn
@@ -7,16 +8,30 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from genjax.nn.upsample import (ConvTransposeUp, conv_transpose_phases, conv_transpose_subpixel,
-                                depth_to_space, space_to_depth)
+from genjax.nn.upsample import (
+  ConvTransposeUp,
+  conv_transpose_phases,
+  conv_transpose_subpixel,
+  depth_to_space,
+  space_to_depth,
+)
 
 # (kernel, stride, padding): the decoder cases, k = s and k < s edge cases, explicit padding in
 # flax's convention (padding of the stride-dilated input, not PyTorch's), negative padding.
 DECODER = [(4, 2, "SAME"), (4, 2, "VALID"), (3, 2, "SAME"), (3, 2, "VALID")]
 CONFIGS = DECODER + [
-    (2, 2, "SAME"), (2, 2, "VALID"), (5, 2, "SAME"), (1, 2, "SAME"), (1, 2, "VALID"),
-    (3, 3, "SAME"), (4, 3, "VALID"), (3, 1, "SAME"), (4, 2, 1), (3, 2, ((1, 2), (2, 0))),
-    (4, 2, (0, (3, 1))), (5, 3, ((-1, 2), (2, -1))),
+  (2, 2, "SAME"),
+  (2, 2, "VALID"),
+  (5, 2, "SAME"),
+  (1, 2, "SAME"),
+  (1, 2, "VALID"),
+  (3, 3, "SAME"),
+  (4, 3, "VALID"),
+  (3, 1, "SAME"),
+  (4, 2, 1),
+  (3, 2, ((1, 2), (2, 0))),
+  (4, 2, (0, (3, 1))),
+  (5, 3, ((-1, 2), (2, -1))),
 ]
 SIZES = [(7, 8), (8, 7)]  # odd and even sides, non-square
 
@@ -33,7 +48,9 @@ def _normal(seed, shape, scale=1.0):
 def _random_params(layer, x, seed=0):
   shapes = jax.eval_shape(layer.init, jax.random.key(0), x)["params"]
   leaves, tree = jax.tree.flatten(shapes)
-  return jax.tree.unflatten(tree, [_normal(seed + i, l.shape, 0.3) for i, l in enumerate(leaves)])
+  return jax.tree.unflatten(
+    tree, [_normal(seed + i, leaf.shape, 0.3) for i, leaf in enumerate(leaves)]
+  )
 
 
 def _both(k, s, padding, features=5, **kw):
@@ -53,14 +70,20 @@ def test_outputs_equal_flax(k, s, padding):
   params = _random_params(ref, xs[0])
   for x in xs:  # same parameter names and shapes
     assert jax.eval_shape(ours.init, jax.random.key(0), x) == jax.eval_shape(
-        ref.init, jax.random.key(0), x)
+      ref.init, jax.random.key(0), x
+    )
   lax_padding = nn.linear.canonicalize_padding(padding, 2)
 
   @_jit
   def outputs(params, xs):
-    return [(ref.apply({"params": params}, x), ours.apply({"params": params}, x),
-             conv_transpose_subpixel(x, params["kernel"], (s, s), lax_padding) + params["bias"])
-            for x in xs]
+    return [
+      (
+        ref.apply({"params": params}, x),
+        ours.apply({"params": params}, x),
+        conv_transpose_subpixel(x, params["kernel"], (s, s), lax_padding) + params["bias"],
+      )
+      for x in xs
+    ]
 
   for y_ref, y, y_sub in outputs(params, xs):
     _close(y, y_ref)
@@ -79,6 +102,7 @@ def test_gradients_equal_flax(k, s, padding):
     def one(layer, x, cot):
       loss = lambda p, x: jnp.vdot(layer.apply({"params": p}, x), cot)
       return jax.value_and_grad(loss, argnums=(0, 1))(params, x)
+
     return [(one(ref, x, c), one(ours, x, c)) for x, c in zip(xs, cots)]
 
   for (v_ref, (gp_ref, gx_ref)), (v, (gp, gx)) in value_and_grads(params, xs):
@@ -99,17 +123,24 @@ def test_same_init_as_flax():
 
 def test_other_flax_attributes_and_batch_dims():
   mask = (np.arange(4 * 4 * 3 * 5).reshape(4, 4, 3, 5) % 3 > 0).astype(np.float32)
-  cases = [(dict(transpose_kernel=True), (2, 6, 7, 3)), (dict(kernel_dilation=(2, 2)), (2, 6, 7, 3)),
-           (dict(use_bias=False), (2, 6, 7, 3)), (dict(mask=mask), (2, 6, 7, 3)),
-           ({}, (6, 5, 3)), ({}, (2, 3, 6, 5, 3))]  # no batch dim; two batch dims
+  cases = [
+    (dict(transpose_kernel=True), (2, 6, 7, 3)),
+    (dict(kernel_dilation=(2, 2)), (2, 6, 7, 3)),
+    (dict(use_bias=False), (2, 6, 7, 3)),
+    (dict(mask=mask), (2, 6, 7, 3)),
+    ({}, (6, 5, 3)),
+    ({}, (2, 3, 6, 5, 3)),
+  ]  # no batch dim; two batch dims
   layers = [_both(4, 2, "SAME", **kw) for kw, _ in cases]
   xs = [_normal(i, shape) for i, (_, shape) in enumerate(cases)]
   params = [_random_params(ref, x) for (ref, _), x in zip(layers, xs)]
 
   @_jit
   def outputs(params, xs):
-    return [(ref.apply({"params": p}, x), ours.apply({"params": p}, x))
-            for (ref, ours), p, x in zip(layers, params, xs)]
+    return [
+      (ref.apply({"params": p}, x), ours.apply({"params": p}, x))
+      for (ref, ours), p, x in zip(layers, params, xs)
+    ]
 
   for y_ref, y in outputs(params, xs):
     _close(y, y_ref)
@@ -121,11 +152,13 @@ def test_dtype_and_param_dtype():
   params = _random_params(ref, x)
   assert params["kernel"].dtype == np.float32
   y_ref, y = _jit(lambda p, x: (ref.apply({"params": p}, x), ours.apply({"params": p}, x)))(
-      params, x)
+    params, x
+  )
   assert y.dtype == y_ref.dtype == jnp.bfloat16
   np.testing.assert_allclose(np.float32(y), np.float32(y_ref), atol=0.05, rtol=0.02)
-  p16 = jax.eval_shape(ConvTransposeUp(5, (4, 4), strides=(2, 2), param_dtype=jnp.bfloat16).init,
-                       jax.random.key(0), x)["params"]
+  p16 = jax.eval_shape(
+    ConvTransposeUp(5, (4, 4), strides=(2, 2), param_dtype=jnp.bfloat16).init, jax.random.key(0), x
+  )["params"]
   assert p16["kernel"].dtype == p16["bias"].dtype == jnp.bfloat16
 
 
@@ -135,7 +168,9 @@ def test_depth_to_space():
   assert y.shape == (2, 6, 8, 3)
   for i in range(2):
     for j in range(2):  # output pixel (2h + i, 2w + j, c) is input channel (2i + j) * 3 + c
-      np.testing.assert_array_equal(y[:, i::2, j::2, :], x[..., (2 * i + j) * 3:(2 * i + j + 1) * 3])
+      np.testing.assert_array_equal(
+        y[:, i::2, j::2, :], x[..., (2 * i + j) * 3 : (2 * i + j + 1) * 3]
+      )
   np.testing.assert_array_equal(space_to_depth(y, 2), x)
   assert depth_to_space(np.zeros((1, 2, 2, 6)), (1, 3)).shape == (1, 2, 6, 2)
 
@@ -143,9 +178,12 @@ def test_depth_to_space():
 def test_unsupported_and_empty():
   x = jax.ShapeDtypeStruct((1, 4, 4, 2), jnp.float32)
   with pytest.raises(ValueError):
-    jax.eval_shape(ConvTransposeUp(3, (3, 3), strides=(2, 2), padding="CIRCULAR").init,
-                   jax.random.key(0), x)
+    jax.eval_shape(
+      ConvTransposeUp(3, (3, 3), strides=(2, 2), padding="CIRCULAR").init, jax.random.key(0), x
+    )
   with pytest.raises(ValueError, match="empty output"):
-    jax.eval_shape(functools.partial(conv_transpose_phases, strides=(1, 1),
-                                     padding=[(-3, -3), (0, 0)]),
-                   x, jax.ShapeDtypeStruct((5, 5, 2, 3), jnp.float32))
+    jax.eval_shape(
+      functools.partial(conv_transpose_phases, strides=(1, 1), padding=[(-3, -3), (0, 0)]),
+      x,
+      jax.ShapeDtypeStruct((5, 5, 2, 3), jnp.float32),
+    )

@@ -1,4 +1,5 @@
 """The VAE objective: analytic cases, the bound ordering, both decoders and backbones."""
+
 import math
 
 import jax
@@ -19,6 +20,7 @@ _RAW_UNIT_VAR = math.log(math.expm1(7.0)) - 7.0  # decoder output whose log-vari
 
 def _linear_gaussian(posterior_exact: bool):
   """p(z) = N(0, 1), p(x|z) = N(z, 1), so p(x) = N(0, 2) and p(z|x) = N(x/2, 1/2)."""
+
   def apply_fn(params, inp, method):
     del params
     if method == "encode":
@@ -28,6 +30,7 @@ def _linear_gaussian(posterior_exact: bool):
       return jnp.zeros_like(x), jnp.zeros_like(x)
     z = inp
     return jnp.concatenate([z, jnp.full_like(z, _RAW_UNIT_VAR)], -1).reshape(-1, 1, 1, 2)
+
   return apply_fn
 
 
@@ -36,29 +39,34 @@ LOG_PX = stats.norm.logpdf(np.asarray(X).ravel(), 0.0, math.sqrt(2.0))
 
 
 def test_exact_posterior_makes_elbo_and_iw_equal_log_px():
-  log_w, _, kl = vae.importance_weights(_linear_gaussian(True), None, X, jax.random.key(0),
-                                        likelihood="gaussian", k=64, chunk=16)
+  log_w, _, kl = vae.importance_weights(
+    _linear_gaussian(True), None, X, jax.random.key(0), likelihood="gaussian", k=64, chunk=16
+  )
   # With q = p(z|x) every importance weight equals p(x): zero variance.
   np.testing.assert_allclose(np.asarray(log_w), np.broadcast_to(LOG_PX, (64, 3)), atol=1e-4)
-  loss, aux = vae.elbo_loss(_linear_gaussian(True), None, {"image": X}, jax.random.key(1),
-                            likelihood="gaussian", beta=1.0)
+  loss, aux = vae.elbo_loss(
+    _linear_gaussian(True), None, {"image": X}, jax.random.key(1), likelihood="gaussian", beta=1.0
+  )
   # A single-sample ELBO with the closed-form KL is unbiased, not exact: average many.
   keys = jax.random.split(jax.random.key(2), 4000)
-  elbos = jax.vmap(lambda k: vae.elbo_loss(_linear_gaussian(True), None, {"image": X}, k,
-                                           likelihood="gaussian", beta=1.0)[1]["elbo"])(keys)
+  elbos = jax.vmap(
+    lambda k: vae.elbo_loss(
+      _linear_gaussian(True), None, {"image": X}, k, likelihood="gaussian", beta=1.0
+    )[1]["elbo"]
+  )(keys)
   np.testing.assert_allclose(np.asarray(elbos.mean(0)), LOG_PX, atol=0.05)
   assert np.isfinite(float(loss)) and aux["kl"].shape == (3,)
 
 
 def test_elbo_is_below_the_importance_weighted_bound_which_approaches_log_px():
   log_w, log_px_z, kl = vae.importance_weights(
-      _linear_gaussian(False), None, X, jax.random.key(3), likelihood="gaussian",
-      k=4000, chunk=1000)
+    _linear_gaussian(False), None, X, jax.random.key(3), likelihood="gaussian", k=4000, chunk=1000
+  )
   elbo = np.asarray(jnp.mean(log_px_z, 0) - kl)
   iw = np.asarray(jax.nn.logsumexp(log_w, 0) - math.log(4000))
-  assert np.all(elbo < iw)                       # Burda et al.: L_1 <= L_k
+  assert np.all(elbo < iw)  # Burda et al.: L_1 <= L_k
   assert np.all(np.asarray(jnp.mean(log_w, 0)) <= iw)  # Jensen, sample for sample
-  assert np.all(iw <= LOG_PX + 0.02)             # and L_k <= log p(x), up to MC noise
+  assert np.all(iw <= LOG_PX + 0.02)  # and L_k <= log p(x), up to MC noise
   np.testing.assert_allclose(iw, LOG_PX, atol=0.05)
   # The gap of the prior-as-posterior ELBO is KL(N(0,1) || N(x/2, 1/2)), in closed form.
   gap = 0.5 * (2.0 * (1.0 + (np.asarray(X).ravel() / 2) ** 2) - 1.0 + math.log(0.5))
@@ -67,12 +75,15 @@ def test_elbo_is_below_the_importance_weighted_bound_which_approaches_log_px():
 
 def test_bernoulli_elbo_matches_a_direct_computation():
   x = jnp.array([[[[1.0], [-1.0]]]])  # one 1x2 image, pixels {1, 0}
+
   def apply_fn(params, inp, method):
     if method == "encode":
       return jnp.array([[0.3]]), jnp.array([[-0.2]])
     return jnp.full((inp.shape[0], 1, 2, 1), 0.4)  # logits
-  _, aux = vae.elbo_loss(apply_fn, None, {"image": x}, jax.random.key(0),
-                         likelihood="bernoulli", beta=1.0)
+
+  _, aux = vae.elbo_loss(
+    apply_fn, None, {"image": x}, jax.random.key(0), likelihood="bernoulli", beta=1.0
+  )
   p = 1 / (1 + math.exp(-0.4))
   rec = math.log(p) + math.log(1 - p)
   kl = 0.5 * (0.09 + math.exp(-0.2) - 1 + 0.2)
@@ -136,31 +147,39 @@ def test_an_8bit_head_sums_the_subpixel_log_probs(likelihood, k):
   out = jax.random.normal(jax.random.key(0), (1, 1, 2, 2 * k))
   got = vae.decoder_log_prob(out, x, likelihood, num_mix=2)
   dist = subpixel.make(likelihood, num_mix=2)
-  want = sum(float(dist.log_prob(out[:, 0, w, c * k:(c + 1) * k], x[:, 0, w, c])[0])
-             for w in range(2) for c in range(2))
+  want = sum(
+    float(dist.log_prob(out[:, 0, w, c * k : (c + 1) * k], x[:, 0, w, c])[0])
+    for w in range(2)
+    for c in range(2)
+  )
   np.testing.assert_allclose(float(got[0]), want, rtol=1e-5)
 
 
 def test_the_logistic_mean_is_the_8bit_mean_to_half_a_grey_level():
   dist = subpixel.LogisticMixture(2)
-  params = jnp.array([[0.3, -0.5, -0.95, 0.2, -3.0, -1.0],    # one component past the edge
-                      [0.0, 2.0, 0.99, -0.4, -2.0, -6.0]])   # a near-point mass
+  params = jnp.array(
+    [
+      [0.3, -0.5, -0.95, 0.2, -3.0, -1.0],  # one component past the edge
+      [0.0, 2.0, 0.99, -0.4, -2.0, -6.0],
+    ]
+  )  # a near-point mass
   bins = jnp.linspace(-1.0, 1.0, 256)
   log_p = lambda prm, b: dist.log_prob(prm[None], b[None])[0]
   p = jnp.exp(jax.vmap(lambda prm: jax.vmap(lambda b: log_p(prm, b))(bins))(params))
   np.testing.assert_allclose(np.asarray(p.sum(-1)), 1.0, atol=1e-4)
   exact = np.asarray(jnp.sum(p * bins, -1))
-  np.testing.assert_allclose(np.asarray(vae.eight_bit_mean(dist, params)), exact,
-                             atol=1 / 255)
+  np.testing.assert_allclose(np.asarray(vae.eight_bit_mean(dist, params)), exact, atol=1 / 255)
 
 
 def test_the_logistic_bound_is_a_bound_in_bits_per_dim():
   m = {k: float(v[0]) for k, v in _tiny_eval("logistic_mixture").items()}
   assert -m["eval/elbo"] >= m["eval/iw_nll"] >= 0.0
-  np.testing.assert_allclose(m["eval/bits_per_dim"], m["eval/iw_nll"] / (16 * math.log(2)),
-                             rtol=1e-6)
-  np.testing.assert_allclose(m["eval/bits_per_dim_elbo"], -m["eval/elbo"] / (16 * math.log(2)),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    m["eval/bits_per_dim"], m["eval/iw_nll"] / (16 * math.log(2)), rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    m["eval/bits_per_dim_elbo"], -m["eval/elbo"] / (16 * math.log(2)), rtol=1e-6
+  )
 
 
 def test_an_8bit_head_refuses_binarised_data():

@@ -4,6 +4,7 @@
 
 The other digits configs (sparse, denoising, conv) start from this one. Args: `smoke`.
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -17,25 +18,29 @@ def get_config(arg=None):
   c.data.binarize = "none"
   c.data.batch_size = 100
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      backbone="mlp",            # mlp | conv
+  c.model = ml_collections.ConfigDict(
+    dict(
+      backbone="mlp",  # mlp | conv
       code_dim=20,
-      hidden=(500, 500),         # MLP widths, encoder order; the decoder mirrors them
-      channels=(32, 64),         # conv widths, encoder order
+      hidden=(500, 500),  # MLP widths, encoder order; the decoder mirrors them
+      channels=(32, 64),  # conv widths, encoder order
       activation="relu",
       code_activation="linear",  # linear | relu | tanh | ... (relu gives exact zeros)
       output_activation="tanh",  # tanh | linear
-  ))
-  c.objective = ml_collections.ConfigDict(dict(
-      sparsity_weight=0.0,       # λ of λ Σ|z_k|
-      sparsity_threshold=0.01,   # |z_k| below it counts as off in eval/sparsity
-      corruption="none",         # none | gaussian | masking (the DAE's training input)
-      corruption_level=0.0,      # Gaussian std in [-1, 1] units, or the masked fraction
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
+      sparsity_weight=0.0,  # λ of λ Σ|z_k|
+      sparsity_threshold=0.01,  # |z_k| below it counts as off in eval/sparsity
+      corruption="none",  # none | gaussian | masking (the DAE's training input)
+      corruption_level=0.0,  # Gaussian std in [-1, 1] units, or the masked fraction
       # eval/rec_error_corrupted uses this for every variant, so all compare on the same
       # noisy test images (the DAE config trains with the same corruption).
       eval_corruption="masking",
       eval_corruption_level=0.25,
-  ))
+    )
+  )
   c.optim.learning_rate = 1e-3
   c.train.num_steps = 5000
   c.train.log_every = 250

@@ -7,8 +7,8 @@ units are tanh here (a rescaled logistic, tanh(a) = 2σ(2a) − 1, matching the 
 images). 200 epochs of minibatch 100. Args: `smoke`.
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
 """
-from experiments.configs import autoencoder_digits
-from experiments.configs import base
+
+from experiments.configs import autoencoder_digits, base
 
 
 def get_config(arg=None):

@@ -4,62 +4,74 @@ Sections: data, model, objective, optim, train, sample, eval, parallel. Every fi
 a default of its final type, so `--config.a.b=value` is type-checked and an unknown
 field is an error (configs are locked when loaded).
 """
+
 import ml_collections
 
 
 def get_base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  c.family = ""          # experiments.<family> builds the Experiment
+  c.family = ""  # experiments.<family> builds the Experiment
   c.seed = 0
 
-  c.data = ml_collections.ConfigDict(dict(
-      name="digits/28x28",   # any TFDS catalog name (with /config), or our embedded digits
-      train_split="train",   # the split training reads (e.g. "train[:50000]" to hold out the rest)
-      data_dir="",           # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
-      batch_size=128,        # global, over all devices and processes
+  c.data = ml_collections.ConfigDict(
+    dict(
+      name="digits/28x28",  # any TFDS catalog name (with /config), or our embedded digits
+      train_split="train",  # the split training reads (e.g. "train[:50000]" to hold out the rest)
+      data_dir="",  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+      batch_size=128,  # global, over all devices and processes
       eval_batch_size=100,
-      binarize="none",       # none | threshold | dynamic (each pixel ~ Bernoulli(intensity))
-      image_size=0,          # 0 keeps the dataset's size; else centre-crop and resize square
-      download=False,        # let TFDS download and prepare a missing catalog dataset
+      binarize="none",  # none | threshold | dynamic (each pixel ~ Bernoulli(intensity))
+      image_size=0,  # 0 keeps the dataset's size; else centre-crop and resize square
+      download=False,  # let TFDS download and prepare a missing catalog dataset
       # Two unpaired domains (CycleGAN): their train splits, e.g. ("trainA", "trainB");
       # batches are then {"image_a", "image_b"}; () = one domain, {"image", "label"}.
       domains=(),
-  ))
+    )
+  )
   c.model = ml_collections.ConfigDict()
   c.objective = ml_collections.ConfigDict()
-  c.optim = ml_collections.ConfigDict(dict(
-      name="adam",           # adam | adamw | adagrad | sgd | rmsprop
+  c.optim = ml_collections.ConfigDict(
+    dict(
+      name="adam",  # adam | adamw | adagrad | sgd | rmsprop
       learning_rate=1e-3,
-      schedule="constant",   # constant | cosine | linear | constant_then_linear
+      schedule="constant",  # constant | cosine | linear | constant_then_linear
       warmup_steps=0,
-      grad_clip_norm=0.0,    # 0 disables clipping
-      weight_decay=0.0,      # adamw only
-      b1=0.9, b2=0.999, eps=1e-8,
+      grad_clip_norm=0.0,  # 0 disables clipping
+      weight_decay=0.0,  # adamw only
+      b1=0.9,
+      b2=0.999,
+      eps=1e-8,
       momentum=0.0,
       initial_accumulator_value=0.1,  # adagrad
-  ))
-  c.train = ml_collections.ConfigDict(dict(
+    )
+  )
+  c.train = ml_collections.ConfigDict(
+    dict(
       num_steps=5000,
       log_every=100,
-      eval_every=1000,       # 0 disables periodic evaluation
-      sample_every=1000,     # 0 disables periodic sample grids
+      eval_every=1000,  # 0 disables periodic evaluation
+      sample_every=1000,  # 0 disables periodic sample grids
       checkpoint_every=1000,
       keep_checkpoints=3,
-      ema_decay=0.999,       # EMA of parameters, used for evaluation and sampling
+      ema_decay=0.999,  # EMA of parameters, used for evaluation and sampling
       compute_dtype="float32",  # or bfloat16 (parameters stay float32)
-  ))
+    )
+  )
   c.sample = ml_collections.ConfigDict(dict(num=64, batch_size=500))
-  c.eval = ml_collections.ConfigDict(dict(
+  c.eval = ml_collections.ConfigDict(
+    dict(
       split="test",
-      fd_num_samples=300,    # samples for the Fréchet distance; 0 disables it
+      fd_num_samples=300,  # samples for the Fréchet distance; 0 disables it
       # config (file:arg) under experiments/configs that trains the feature network
       feature_net="classifier_digits",
-      feature_net_dir="",    # "" = <data_dir>/genjax_feature_nets/<feature_net>
-  ))
+      feature_net_dir="",  # "" = <data_dir>/genjax_feature_nets/<feature_net>
+    )
+  )
   # The metrics, each an evaluator of genjax/eval/evaluators.py. `every`: 0 = on
   # train.eval_every, N > 0 = every N steps, < 0 = only on a finished workdir
   # (launch.reproduce, launch.compare).
-  c.evals = ml_collections.ConfigDict(dict(
+  c.evals = ml_collections.ConfigDict(
+    dict(
       # the family's eval_step over eval.split (ELBO, NLL and bits/dim, bounds, ...)
       split_means=dict(type="split_means", every=0),
       # Fréchet distance, precision/recall (k = 3), classes covered, each with its
@@ -70,15 +82,18 @@ def get_base_config() -> ml_collections.ConfigDict:
       # how often the classifier names the class a class-conditional sample was drawn
       # for, beside its accuracy on real test images (left out for unconditional models)
       class_accuracy=dict(type="class_accuracy", every=0, num_per_class=10),
-  ))
-  c.parallel = ml_collections.ConfigDict(dict(
+    )
+  )
+  c.parallel = ml_collections.ConfigDict(
+    dict(
       # Multi-process runs: "" and 1 mean single-process. On SLURM or Cloud TPU set
       # auto_detect=True and JAX reads the cluster's environment.
       coordinator_address="",
       num_processes=1,
       process_id=0,
       auto_detect=False,
-  ))
+    )
+  )
   return c
 
 
@@ -103,6 +118,8 @@ def parse_arg(arg: str | None, allowed=("smoke",)) -> set:
   args = {a for a in (arg or "").split(",") if a}
   unknown = args - set(allowed)
   if unknown:
-    raise ValueError(f"unknown config variant {sorted(unknown)[0]!r}; this config knows "
-                     f"{', '.join(repr(a) for a in allowed)}.")
+    raise ValueError(
+      f"unknown config variant {sorted(unknown)[0]!r}; this config knows "
+      f"{', '.join(repr(a) for a in allowed)}."
+    )
   return args

@@ -1,4 +1,5 @@
 """The digit classifier behind `eval/fd_digits`: a small CNN on 28x28 digits."""
+
 import ml_collections
 
 from experiments.configs import base

@@ -1,4 +1,5 @@
 """The classifier behind `eval/fd_mnist`, for families trained on MNIST."""
+
 from experiments.configs import classifier_digits
 
 

@@ -2,6 +2,7 @@
 channels) to a 20-d linear code, and the mirrored decoder of transposed convolutions
 (computed in their exact sub-pixel form, genjax/nn/upsample.py). Args: `smoke`.
 """
+
 from experiments.configs import autoencoder_digits
 
 

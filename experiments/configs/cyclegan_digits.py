@@ -1,6 +1,7 @@
 """CycleGAN on the embedded two-domain digits (16x16): domain B is domain A's other half
 under a known invertible map T (inverted, shifted one source pixel), so translation error
 is measured against ground truth. Minutes on 2 CPU cores. Args: `smoke` (seconds)."""
+
 import ml_collections
 
 from experiments.configs import base
@@ -14,18 +15,22 @@ def get_config(arg=None):
   c.data.domains = ("trainA", "trainB")
   c.data.batch_size = 4
   c.data.eval_batch_size = 50
-  c.model = ml_collections.ConfigDict(dict(
-      gen_features=16,     # k of c7s1-k (64 in the paper)
-      gen_blocks=2,        # ResNet blocks (9 at 256x256, 6 at 128x128 in the paper)
-      disc_features=16,    # 64 in the paper
-      disc_layers=2,       # stride-2 layers: 3 -> 70x70 patches; 2 -> 34x34 (whole 16x16)
-  ))
-  c.objective = ml_collections.ConfigDict(dict(
-      gan_loss="lsgan",    # as the paper; any of genjax.losses.GAN_LOSSES
+  c.model = ml_collections.ConfigDict(
+    dict(
+      gen_features=16,  # k of c7s1-k (64 in the paper)
+      gen_blocks=2,  # ResNet blocks (9 at 256x256, 6 at 128x128 in the paper)
+      disc_features=16,  # 64 in the paper
+      disc_layers=2,  # stride-2 layers: 3 -> 70x70 patches; 2 -> 34x34 (whole 16x16)
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
+      gan_loss="lsgan",  # as the paper; any of genjax.losses.GAN_LOSSES
       lambda_cycle=10.0,
       lambda_identity=0.5,  # times lambda_cycle; 0 disables the identity loss
       pool_size=50,
-  ))
+    )
+  )
   c.optim.name = "adam"
   c.optim.learning_rate = 2e-4
   c.optim.b1 = 0.5
@@ -33,7 +38,7 @@ def get_config(arg=None):
   c.train.num_steps = 2000
   c.train.log_every = 100
   c.train.eval_every = 500
-  c.train.sample_every = 0   # CycleGAN draws no unconditional samples
+  c.train.sample_every = 0  # CycleGAN draws no unconditional samples
   c.train.checkpoint_every = 500
   c.train.ema_decay = 0.999  # kept in the state; evaluation uses the raw parameters
   c.eval.split = "testA,testB"

@@ -1,9 +1,11 @@
-"""CycleGAN on TFDS's cycle_gan/horse2zebra (trainA 1,067 horses / trainB 1,334 zebras) at the paper's settings: 256x256,
+"""CycleGAN on TFDS's cycle_gan/horse2zebra (trainA 1,067 horses / trainB 1,334 zebras)
+at the paper's settings: 256x256,
 ResNet generator with 9 blocks, 70x70 PatchGAN, LSGAN, lambda = 10, identity 0.5 lambda,
 pool of 50, batch 1, Adam 2e-4 with beta1 = 0.5, 100 epochs constant then 100 decaying
 to zero (an epoch = max(|A|, |B|) steps, as the paper's code). The paper's random
 286 -> 256 crops and flips are not done: images are resized to 256. Needs the dataset
 prepared (`tfds build cycle_gan/horse2zebra --file_format=array_record`). Args: `smoke`."""
+
 import ml_collections
 
 from experiments.configs import base
@@ -24,10 +26,12 @@ def paper_config(name: str, epoch_steps: int, arg=None):
   c.data.image_size = 256
   c.data.batch_size = 1
   c.data.eval_batch_size = 4
-  c.model = ml_collections.ConfigDict(dict(
-      gen_features=64, gen_blocks=9, disc_features=64, disc_layers=3))
-  c.objective = ml_collections.ConfigDict(dict(
-      gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.5, pool_size=50))
+  c.model = ml_collections.ConfigDict(
+    dict(gen_features=64, gen_blocks=9, disc_features=64, disc_layers=3)
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(gan_loss="lsgan", lambda_cycle=10.0, lambda_identity=0.5, pool_size=50)
+  )
   c.optim.name = "adam"
   c.optim.learning_rate = 2e-4
   c.optim.b1 = 0.5

@@ -2,6 +2,7 @@
 photos) at the paper's settings, exactly as cyclegan_horse2zebra.py (whose docstring
 lists them) but for the data and the epoch length. Needs the dataset prepared
 (`tfds build cycle_gan/monet2photo --file_format=array_record`). Args: `smoke`."""
+
 from experiments.configs import cyclegan_horse2zebra
 
 

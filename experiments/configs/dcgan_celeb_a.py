@@ -8,8 +8,8 @@ a square and resized to 64x64 (data.image_size).
 Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's celeb_a prepared in data.data_dir (its files need a manual download).
 """
-from experiments.configs import base
-from experiments.configs import gan_digits
+
+from experiments.configs import base, gan_digits
 
 VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "k2")
 
@@ -23,13 +23,13 @@ def get_config(arg=None):
   c.model.architecture = "dcgan"
   c.model.g_channels = (1024, 512, 256, 128)
   c.model.d_channels = (64, 128, 256, 512)
-  c.train.num_steps = 50_000   # about 30 epochs of 162k faces
+  c.train.num_steps = 50_000  # about 30 epochs of 162k faces
   c.train.log_every = 200
   c.train.eval_every = 10_000
   c.train.sample_every = 2500
   c.train.checkpoint_every = 5000
   c.train.ema_decay = 0.0
-  c.eval.feature_net = ""      # no face feature network ships with genjax
+  c.eval.feature_net = ""  # no face feature network ships with genjax
   c.eval.fd_num_samples = 0
   c.eval.parzen_samples = 2000
   if "smoke" in args:

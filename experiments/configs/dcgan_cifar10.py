@@ -7,8 +7,8 @@ Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's cifar10 prepared in data.data_dir. Sample quality is measured with the
 digits-style classifier only when one is configured (eval.feature_net); none is by default.
 """
-from experiments.configs import base
-from experiments.configs import gan_digits
+
+from experiments.configs import base, gan_digits
 
 VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "k2")
 

@@ -9,8 +9,8 @@ Args: `smoke` (seconds); `28x28` trains on digits/28x28 (7x7 projection; about 4
 compute per step, measured 0.40 vs 0.09 CPU-seconds); `saturating`, `lsgan`, `hinge`,
 `k2` as in gan_digits.py.
 """
-from experiments.configs import base
-from experiments.configs import gan_digits
+
+from experiments.configs import base, gan_digits
 
 VARIANTS = ("smoke", "28x28", "saturating", "lsgan", "hinge", "k2")
 

@@ -6,8 +6,8 @@ minibatch 128; z ~ U(-1, 1)^100) at MNIST's size: 7x7x256 -> 14x14x128 -> 28x28x
 Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
 """
-from experiments.configs import base
-from experiments.configs import gan_digits
+
+from experiments.configs import base, gan_digits
 
 VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "k2")
 
@@ -21,12 +21,12 @@ def get_config(arg=None):
   c.model.architecture = "dcgan"
   c.model.g_channels = (256, 128)
   c.model.d_channels = (64, 128)
-  c.train.num_steps = 50_000   # about 128 epochs of 50k images
+  c.train.num_steps = 50_000  # about 128 epochs of 50k images
   c.train.log_every = 200
   c.train.eval_every = 10_000
   c.train.sample_every = 5000
   c.train.checkpoint_every = 5000
-  c.train.ema_decay = 0.0      # the paper averages no parameters
+  c.train.ema_decay = 0.0  # the paper averages no parameters
   c.eval.fd_num_samples = 10_000
   c.eval.feature_net = "classifier_mnist"
   c.eval.parzen_valid_split = "train[50000:]"  # MNIST has no validation split: held out

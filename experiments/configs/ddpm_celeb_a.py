@@ -5,6 +5,7 @@ dropout 0, Adam 2e-5, batch 64, 500k steps, EMA 0.9999, random horizontal flips.
 
 Needs TFDS's celeb_a prepared in data.data_dir. Args: `smoke` (a tiny U-Net, seconds).
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -18,12 +19,28 @@ def get_config(arg=None):
   c.data.image_size = 64
   c.data.batch_size = 64
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      ch=128, ch_mult=(1, 1, 2, 2, 4), num_res_blocks=2, attn_resolutions=(16,),
-      dropout=0.0, norm_groups=32))
-  c.objective = ml_collections.ConfigDict(dict(
-      schedule="linear", num_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-      var_type="fixed_large", clip_x0=True, random_flip=True, vlb_chunk=10))
+  c.model = ml_collections.ConfigDict(
+    dict(
+      ch=128,
+      ch_mult=(1, 1, 2, 2, 4),
+      num_res_blocks=2,
+      attn_resolutions=(16,),
+      dropout=0.0,
+      norm_groups=32,
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
+      schedule="linear",
+      num_timesteps=1000,
+      beta_start=1e-4,
+      beta_end=0.02,
+      var_type="fixed_large",
+      clip_x0=True,
+      random_flip=True,
+      vlb_chunk=10,
+    )
+  )
   c.optim.learning_rate = 2e-5
   c.optim.grad_clip_norm = 1.0
   c.train.num_steps = 500_000
@@ -32,9 +49,9 @@ def get_config(arg=None):
   c.train.sample_every = 20_000
   c.train.checkpoint_every = 10_000
   c.train.ema_decay = 0.9999
-  c.sample = ml_collections.ConfigDict(dict(
-      num=64, batch_size=128, sampler="ddim", ddim_steps=100, ddim_eta=0.0,
-      quality_num=1000))
+  c.sample = ml_collections.ConfigDict(
+    dict(num=64, batch_size=128, sampler="ddim", ddim_steps=100, ddim_eta=0.0, quality_num=1000)
+  )
   c.eval.split = "test"
   c.eval.feature_net = ""
   c.eval.fd_num_samples = 0

@@ -9,6 +9,7 @@ at the end. No CIFAR-10 feature network exists here, so no Fréchet distance (se
 eval.feature_net to one to have it). Needs TFDS's cifar10 prepared in data.data_dir.
 Args: `smoke` (a tiny U-Net, seconds).
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -21,12 +22,28 @@ def get_config(arg=None):
   c.data.name = "cifar10"
   c.data.batch_size = 128
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      ch=128, ch_mult=(1, 2, 2, 2), num_res_blocks=2, attn_resolutions=(16,),
-      dropout=0.1, norm_groups=32))
-  c.objective = ml_collections.ConfigDict(dict(
-      schedule="linear", num_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-      var_type="fixed_large", clip_x0=True, random_flip=True, vlb_chunk=10))
+  c.model = ml_collections.ConfigDict(
+    dict(
+      ch=128,
+      ch_mult=(1, 2, 2, 2),
+      num_res_blocks=2,
+      attn_resolutions=(16,),
+      dropout=0.1,
+      norm_groups=32,
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
+      schedule="linear",
+      num_timesteps=1000,
+      beta_start=1e-4,
+      beta_end=0.02,
+      var_type="fixed_large",
+      clip_x0=True,
+      random_flip=True,
+      vlb_chunk=10,
+    )
+  )
   c.optim.learning_rate = 2e-4
   c.optim.warmup_steps = 5000
   c.optim.grad_clip_norm = 1.0
@@ -36,9 +53,9 @@ def get_config(arg=None):
   c.train.sample_every = 20_000
   c.train.checkpoint_every = 10_000
   c.train.ema_decay = 0.9999
-  c.sample = ml_collections.ConfigDict(dict(
-      num=64, batch_size=256, sampler="ddim", ddim_steps=100, ddim_eta=0.0,
-      quality_num=10_000))
+  c.sample = ml_collections.ConfigDict(
+    dict(num=64, batch_size=256, sampler="ddim", ddim_steps=100, ddim_eta=0.0, quality_num=10_000)
+  )
   c.eval.feature_net = ""
   c.eval.fd_num_samples = 0
   if "smoke" in args:

@@ -4,8 +4,8 @@ the step key), trained to reconstruct the clean digit. eval/rec_error_corrupted 
 same corruption for every variant, so this run and autoencoder_digits.py compare on the
 same noisy test images. Args: `smoke`; `gaussian` trains on additive N(0, 0.5²) noise.
 """
-from experiments.configs import autoencoder_digits
-from experiments.configs import base
+
+from experiments.configs import autoencoder_digits, base
 
 
 def get_config(arg=None):

@@ -8,8 +8,8 @@ untied; the 1000 hidden units and the learning rate are our choice (the paper se
 layer sizes and rates on validation data). Args: `smoke`.
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
 """
-from experiments.configs import autoencoder_digits
-from experiments.configs import base
+
+from experiments.configs import autoencoder_digits, base
 
 
 def get_config(arg=None):
@@ -17,7 +17,7 @@ def get_config(arg=None):
   c = autoencoder_digits.get_config()
   c.data.name = "mnist"
   c.data.batch_size = 20
-  c.model.hidden = ()          # one hidden layer: the code itself
+  c.model.hidden = ()  # one hidden layer: the code itself
   c.model.code_dim = 1000
   c.model.code_activation = "tanh"
   c.model.activation = "tanh"

@@ -8,6 +8,7 @@ minimises log(1 - D(G(z))), whose gradient vanishes while D rejects the early fa
 (watch train/g_grad_norm); `lsgan`, `hinge` switch both losses; `maxout` uses the
 paper's maxout D with dropout; `k2` makes two D steps per G step.
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -27,8 +28,9 @@ def get_config(arg=None):
   c.data.name = "digits/28x28"
   c.data.batch_size = 64
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      architecture="mlp",        # mlp | dcgan
+  c.model = ml_collections.ConfigDict(
+    dict(
+      architecture="mlp",  # mlp | dcgan
       latent_dim=100,
       g_hidden=(256, 512),
       g_activation="relu",
@@ -36,17 +38,20 @@ def get_config(arg=None):
       d_activation="leaky_relu",
       d_maxout_pieces=5 if "maxout" in args else 1,
       d_dropout=0.5 if "maxout" in args else 0.0,
-      g_channels=(128, 64),      # dcgan only
-      d_channels=(64, 128),      # dcgan only
-      bn_momentum=0.9,           # dcgan only
-  ))
+      g_channels=(128, 64),  # dcgan only
+      d_channels=(64, 128),  # dcgan only
+      bn_momentum=0.9,  # dcgan only
+    )
+  )
   loss = "lsgan" if "lsgan" in args else "hinge" if "hinge" in args else None
-  c.objective = ml_collections.ConfigDict(dict(
+  c.objective = ml_collections.ConfigDict(
+    dict(
       generator_loss=loss or ("minimax" if "saturating" in args else "non_saturating"),
       discriminator_loss=loss or "minimax",
       d_steps=2 if "k2" in args else 1,
-      latent_prior="uniform",    # uniform (both papers) | normal
-  ))
+      latent_prior="uniform",  # uniform (both papers) | normal
+    )
+  )
   c.optim.learning_rate = 2e-4
   c.optim.b1 = 0.5
   c.optim_disc = optim_disc(c)
@@ -67,12 +72,12 @@ def get_config(arg=None):
 
 def add_figure_metrics(c):
   """The eval fields of the metrics written at figure time (figures/metrics.json)."""
-  c.eval.parzen_samples = 10_000    # generated samples in the Parzen window (the paper: 10k)
+  c.eval.parzen_samples = 10_000  # generated samples in the Parzen window (the paper: 10k)
   # bandwidths (on pixels in [0, 1]) tried on parzen_valid_split; the best is used on test
   c.eval.parzen_sigmas = (0.05, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4)
   c.eval.parzen_valid_split = "validation"
-  c.eval.mode_samples = 2000        # samples classified for mode coverage
-  c.eval.mode_min_fraction = 0.01   # a class is covered when this share of samples is in it
+  c.eval.mode_samples = 2000  # samples classified for mode coverage
+  c.eval.mode_min_fraction = 0.01  # a class is covered when this share of samples is in it
 
 
 def smoke_figure_metrics(c):

@@ -10,8 +10,8 @@ held-out train[50000:] images, as Table 1 (MNIST: 225 ± 2 nats).
 Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
 """
-from experiments.configs import base
-from experiments.configs import gan_digits
+
+from experiments.configs import base, gan_digits
 
 VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "k2")
 

@@ -1,5 +1,6 @@
 """Gated PixelCNN on 28x28 binarised digits (see pixelcnn_digits.py for why this data).
 Args as pixelcnn_digits.py; `conditional` conditions on the digit class."""
+
 from experiments.configs import pixelcnn_digits
 
 

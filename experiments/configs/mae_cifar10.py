@@ -6,6 +6,7 @@ lr = 1.5e-4 * batch / 256, beta2 0.95, weight decay 0.05, 40 warm-up epochs then
 batch 4096 as the paper. Args: `smoke`, `ratio80`.
 Needs TFDS's cifar10 prepared in data.data_dir (`tfds build cifar10 --file_format=array_record`).
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -20,16 +21,24 @@ def get_config(arg=None):
   c.data.name = "cifar10"
   c.data.batch_size = 4096
   c.data.eval_batch_size = 500
-  c.model = ml_collections.ConfigDict(dict(
+  c.model = ml_collections.ConfigDict(
+    dict(
       patch_size=4,
-      width=384, depth=12, num_heads=6,
-      decoder_width=256, decoder_depth=4, decoder_heads=8,
+      width=384,
+      depth=12,
+      num_heads=6,
+      decoder_width=256,
+      decoder_depth=4,
+      decoder_heads=8,
       mlp_ratio=4.0,
-  ))
-  c.objective = ml_collections.ConfigDict(dict(
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
       mask_ratio=0.8 if "ratio80" in args else 0.75,
       norm_pix_loss=True,
-  ))
+    )
+  )
   steps_per_epoch = _TRAIN_IMAGES // c.data.batch_size
   c.optim.name = "adamw"
   c.optim.learning_rate = 1.5e-4 * c.data.batch_size / 256
@@ -38,12 +47,12 @@ def get_config(arg=None):
   c.optim.weight_decay = 0.05
   c.optim.schedule = "cosine"
   c.optim.warmup_steps = 40 * steps_per_epoch
-  c.train.num_steps = 800 * steps_per_epoch   # the paper's 800-epoch schedule
+  c.train.num_steps = 800 * steps_per_epoch  # the paper's 800-epoch schedule
   c.train.log_every = 50
   c.train.eval_every = 2000
   c.train.sample_every = 0
   c.train.checkpoint_every = 1000
-  c.train.ema_decay = 0.0       # the paper uses the raw parameters
+  c.train.ema_decay = 0.0  # the paper uses the raw parameters
   c.eval.fd_num_samples = 0
   c.eval.feature_net = ""
   if "smoke" in args:

@@ -3,10 +3,10 @@ Sec. 4, end-to-end fine-tuning): the `mae_digits.py` encoder under a linear head
 trained on the labels, starting from the MAE run in workdirs/mae_digits. Train that run
 first. Args: `scratch` (the same model from random weights: what pre-training is worth),
 `ratio80` (the encoder of mae_digits.py:ratio80), `smoke` (seconds; from scratch)."""
+
 import ml_collections
 
-from experiments.configs import base
-from experiments.configs import mae_digits
+from experiments.configs import base, mae_digits
 
 
 def get_config(arg=None):
@@ -17,13 +17,16 @@ def get_config(arg=None):
   c.data.batch_size = 64
   c.data.eval_batch_size = 100
   pre = mae_digits.get_config(",".join(sorted(args & {"smoke", "ratio80"})) or None)
-  c.model = ml_collections.ConfigDict(dict(
+  c.model = ml_collections.ConfigDict(
+    dict(
       backbone="mae",
-      mae=pre.model,         # must match the run in init_from
+      mae=pre.model,  # must match the run in init_from
       num_classes=10,
-      init_from="" if args & {"scratch", "smoke"} else (
-          "workdirs/mae_digits_ratio80" if "ratio80" in args else "workdirs/mae_digits"),
-  ))
+      init_from=""
+      if args & {"scratch", "smoke"}
+      else ("workdirs/mae_digits_ratio80" if "ratio80" in args else "workdirs/mae_digits"),
+    )
+  )
   # The paper's fine-tuning recipe in miniature: AdamW, warm-up then cosine decay.
   c.optim.name = "adamw"
   c.optim.learning_rate = 5e-4

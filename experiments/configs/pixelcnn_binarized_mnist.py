@@ -2,6 +2,7 @@
 setting of PixelRNN's Table 4, where PixelCNN reports 81.30 nats per image: a 7x7 mask-A
 convolution, 15 masked 3x3 layers (here residual blocks) and a Bernoulli output. Args as
 pixelcnn_digits.py."""
+
 from experiments.configs import pixelcnn_digits
 
 
@@ -10,7 +11,7 @@ def paper_config(arch: str, dataset: str, arg=None, **kw):
   c = pixelcnn_digits.autoregressive_config(arch, arg, **kw)
   c.data.name = dataset
   if dataset == "binarized_mnist":
-    c.data.binarize = "none"   # already binary
+    c.data.binarize = "none"  # already binary
   else:
     c.data.binarize = "none"
     if "logistic" in (arg or ""):
@@ -32,5 +33,13 @@ def paper_config(arch: str, dataset: str, arg=None, **kw):
 
 
 def get_config(arg=None):
-  return paper_config("pixelcnn", "binarized_mnist", arg, hidden=64, num_layers=15,
-                      lr=1e-3, num_steps=100000, batch_size=64)
+  return paper_config(
+    "pixelcnn",
+    "binarized_mnist",
+    arg,
+    hidden=64,
+    num_layers=15,
+    lr=1e-3,
+    num_steps=100000,
+    batch_size=64,
+  )

@@ -5,7 +5,9 @@ be cheaper to train, but 28x28 digits say more about sampling cost; binarised ke
 output layer to one logit per pixel so a run fits in a few CPU minutes.
 
 Args: `smoke` (seconds), `softmax8bit` (grey-level data, 256-way softmax, bits/dim),
-`logistic` (grey-level data, a discretised mixture of 5 logistics as PixelCNN++), `naive` (sample with the naive sampler), `conditional` (Gated PixelCNN only)."""
+`logistic` (grey-level data, a discretised mixture of 5 logistics as PixelCNN++), `naive`
+(sample with the naive sampler), `conditional` (Gated PixelCNN only)."""
+
 import ml_collections
 
 from experiments.configs import base
@@ -13,8 +15,9 @@ from experiments.configs import base
 VARIANTS = ("smoke", "softmax8bit", "logistic", "naive", "conditional")
 
 
-def autoregressive_config(arch: str, arg=None, *, hidden=16, num_layers=5, lr=1e-3,
-                          num_steps=1000, batch_size=32):
+def autoregressive_config(
+  arch: str, arg=None, *, hidden=16, num_layers=5, lr=1e-3, num_steps=1000, batch_size=32
+):
   """The digits config of one model.arch; the other *_digits.py files call this."""
   args = base.parse_arg(arg, VARIANTS)
   c = base.get_base_config()
@@ -24,20 +27,27 @@ def autoregressive_config(arch: str, arg=None, *, hidden=16, num_layers=5, lr=1e
   c.data.binarize = "none" if grey else "dynamic"
   c.data.batch_size = batch_size
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      arch=arch,                 # pixelcnn | gated_pixelcnn | row_lstm | diagonal_bilstm
+  c.model = ml_collections.ConfigDict(
+    dict(
+      arch=arch,  # pixelcnn | gated_pixelcnn | row_lstm | diagonal_bilstm
       # bernoulli | softmax (256 values) | logistic_mixture (genjax/subpixel.py)
-      likelihood=("softmax" if "softmax8bit" in args else
-                  "logistic_mixture" if "logistic" in args else "bernoulli"),
-      num_mix=5,                 # logistic_mixture components per sub-pixel
-      hidden=hidden,             # channels per layer (PixelCNN's residual stream: 2x)
-      num_layers=num_layers,     # residual blocks / gated layers / LSTM layers
-      kernel=3,                  # PixelCNN / Gated PixelCNN layers after the first
-      first_kernel=7,            # the first, mask-A convolution
+      likelihood=(
+        "softmax"
+        if "softmax8bit" in args
+        else "logistic_mixture"
+        if "logistic" in args
+        else "bernoulli"
+      ),
+      num_mix=5,  # logistic_mixture components per sub-pixel
+      hidden=hidden,  # channels per layer (PixelCNN's residual stream: 2x)
+      num_layers=num_layers,  # residual blocks / gated layers / LSTM layers
+      kernel=3,  # PixelCNN / Gated PixelCNN layers after the first
+      first_kernel=7,  # the first, mask-A convolution
       head_hidden=64,
       conditional="conditional" in args,  # class-conditional (Gated PixelCNN)
       num_classes=10,
-  ))
+    )
+  )
   c.optim.learning_rate = lr
   c.optim.grad_clip_norm = 10.0
   c.train.num_steps = num_steps

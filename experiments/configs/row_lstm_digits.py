@@ -1,5 +1,6 @@
 """Row LSTM on 28x28 binarised digits (see pixelcnn_digits.py for why this data).
 Args as pixelcnn_digits.py."""
+
 from experiments.configs import pixelcnn_digits
 
 

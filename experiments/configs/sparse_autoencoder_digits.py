@@ -8,6 +8,7 @@ weights grow, which a threshold on |z_k| would misread as sparsity; ReLU codes m
 off unit exactly 0, which no rescaling fakes, but read eval/sparsity beside the code's
 scale (train/code_l1) and eval/rec_error.
 """
+
 from experiments.configs import autoencoder_digits
 
 

@@ -1,5 +1,6 @@
 """The paper's setting on the fixed binarisation of MNIST (Larochelle & Murray 2011), the
 dataset later VAE papers report log-likelihoods on. Same args as vae_mnist.py."""
+
 from experiments.configs import vae_mnist
 
 

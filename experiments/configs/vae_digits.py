@@ -2,6 +2,7 @@
 manifold can be drawn. Args: `smoke` (seconds), `conv` (conv encoder/decoder),
 `latent20` (a 20-d latent), `logistic` (8-bit grey data, a discretised mixture of 5
 logistics per sub-pixel: a bound on the discrete NLL in bits/dim, as PixelCNN's)."""
+
 import ml_collections
 
 from experiments.configs import base
@@ -15,22 +16,26 @@ def get_config(arg=None):
   c.data.binarize = "none" if "logistic" in args else "dynamic"
   c.data.batch_size = 100
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
+  c.model = ml_collections.ConfigDict(
+    dict(
       backbone="conv" if "conv" in args else "mlp",
       latent_dim=20 if "latent20" in args else 2,
       hidden=(500, 500),
       channels=(32, 64),
       activation="relu",
-      num_mix=5,               # logistic_mixture components per sub-pixel
-  ))
-  c.objective = ml_collections.ConfigDict(dict(
+      num_mix=5,  # logistic_mixture components per sub-pixel
+    )
+  )
+  c.objective = ml_collections.ConfigDict(
+    dict(
       # bernoulli | gaussian (a density: metrics end in _continuous) | logistic_mixture |
       # softmax (8-bit, genjax/subpixel.py; data.binarize="none")
       likelihood="logistic_mixture" if "logistic" in args else "bernoulli",
       beta=1.0,
-      iw_samples=1000,         # k of the importance-weighted log p(x) estimate (Burda 2015)
-      iw_batch=100,            # importance samples drawn at a time
-  ))
+      iw_samples=1000,  # k of the importance-weighted log p(x) estimate (Burda 2015)
+      iw_batch=100,  # importance samples drawn at a time
+    )
+  )
   c.optim.learning_rate = 1e-3
   c.optim.grad_clip_norm = 100.0
   c.train.num_steps = 6000

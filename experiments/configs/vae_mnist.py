@@ -6,6 +6,7 @@ Args: `z3`, `z5`, `z10`, `z20` (default), `z200` choose the latent dimension as 
 figure's panels do; `smoke` for a seconds-long run (needs the prepared dataset).
 Needs TFDS's mnist prepared in data.data_dir (`tfds build mnist --file_format=array_record`).
 """
+
 import ml_collections
 
 from experiments.configs import base
@@ -22,12 +23,19 @@ def get_config(arg=None):
   c.data.binarize = "dynamic"
   c.data.batch_size = 100
   c.data.eval_batch_size = 100
-  c.model = ml_collections.ConfigDict(dict(
-      backbone="mlp", latent_dim=latent, hidden=(500,), channels=(32, 64), activation="tanh",
-      num_mix=5))  # for objective.likelihood="logistic_mixture" (see vae_digits.py)
-  c.objective = ml_collections.ConfigDict(dict(
-      likelihood="bernoulli", beta=1.0,
-      iw_samples=5000, iw_batch=500))  # k = 5000 as Burda et al. evaluate log p(x)
+  c.model = ml_collections.ConfigDict(
+    dict(
+      backbone="mlp",
+      latent_dim=latent,
+      hidden=(500,),
+      channels=(32, 64),
+      activation="tanh",
+      num_mix=5,
+    )
+  )  # for objective.likelihood="logistic_mixture" (see vae_digits.py)
+  c.objective = ml_collections.ConfigDict(
+    dict(likelihood="bernoulli", beta=1.0, iw_samples=5000, iw_batch=500)
+  )  # k = 5000 as Burda et al. evaluate log p(x)
   # "Stepsizes were adapted with Adagrad ... chosen from {0.01, 0.02, 0.1}".
   c.optim.name = "adagrad"
   c.optim.learning_rate = 0.02
@@ -38,7 +46,7 @@ def get_config(arg=None):
   c.train.eval_every = 50_000
   c.train.sample_every = 50_000
   c.train.checkpoint_every = 10_000
-  c.train.ema_decay = 0.0   # the paper reports the raw parameters
+  c.train.ema_decay = 0.0  # the paper reports the raw parameters
   c.eval.fd_num_samples = 10_000
   c.eval.feature_net = "classifier_mnist"
   if "smoke" in args:

@@ -21,9 +21,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
-from genjax.data.sources import DatasetError, DataSpec, dataset_info
-from genjax.data.sources import open_source
-from genjax.data.sources import check_domains
+from genjax.data.sources import DatasetError, DataSpec, check_domains, dataset_info, open_source
 from genjax.data.splits import train_split
 
 Batch = dict[str, np.ndarray]
@@ -52,15 +50,18 @@ def _image_shape(cfg, spec: DataSpec) -> tuple[int, int, int]:
   if cfg.image_size:
     return (cfg.image_size, cfg.image_size, c)
   if h is None or w is None:
-    raise DatasetError(f"Dataset '{cfg.name}' has images of varying size: "
-                       "set data.image_size to use it.")
+    raise DatasetError(
+      f"Dataset '{cfg.name}' has images of varying size: set data.image_size to use it."
+    )
   return (h, w, c)
 
 
 def _local_batch(batch_size: int, process_count: int, what: str) -> int:
   if batch_size <= 0 or batch_size % process_count:
-    raise DatasetError(f"data.{what}={batch_size} must be a positive multiple "
-                       f"of the number of processes ({process_count}).")
+    raise DatasetError(
+      f"data.{what}={batch_size} must be a positive multiple "
+      f"of the number of processes ({process_count})."
+    )
   return batch_size // process_count
 
 
@@ -69,20 +70,22 @@ def _square(image: np.ndarray, size: int) -> np.ndarray:
   h, w = image.shape[:2]
   s = min(h, w)
   top, left = (h - s) // 2, (w - s) // 2
-  image = image[top:top + s, left:left + s]
+  image = image[top : top + s, left : left + s]
   if s == size:
     return image
   # Channel by channel, since PIL has no mode for every channel count.
-  return np.stack([
-      np.asarray(Image.fromarray(image[..., k]).resize(
-          (size, size), Image.Resampling.BILINEAR))
-      for k in range(image.shape[-1])], axis=-1)
+  return np.stack(
+    [
+      np.asarray(Image.fromarray(image[..., k]).resize((size, size), Image.Resampling.BILINEAR))
+      for k in range(image.shape[-1])
+    ],
+    axis=-1,
+  )
 
 
 def _reader(cfg, split: str, spec: DataSpec):
   """(number of records, indices -> {'image': uint8 [n,H,W,C], 'label'})."""
-  src = open_source(cfg.name, split, cfg.data_dir or None,
-                    download=cfg.download)
+  src = open_source(cfg.name, split, cfg.data_dir or None, download=cfg.download)
   shape = _image_shape(cfg, spec)
 
   def read(indices: np.ndarray) -> Batch:
@@ -102,12 +105,13 @@ def _reader(cfg, split: str, spec: DataSpec):
   return len(src), read
 
 
-def _cached(read: Callable[[np.ndarray], Batch], indices: np.ndarray,
-            shape: tuple[int, ...]) -> Callable[[np.ndarray], Batch]:
+def _cached(
+  read: Callable[[np.ndarray], Batch], indices: np.ndarray, shape: tuple[int, ...]
+) -> Callable[[np.ndarray], Batch]:
   """positions -> read(indices[positions]), from memory if small enough."""
   if len(indices) * math.prod(shape) > _CACHE_BYTES:
     return lambda positions: read(indices[positions])
-  chunks = [read(indices[i:i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
+  chunks = [read(indices[i : i + _CHUNK]) for i in range(0, len(indices), _CHUNK)]
   data = {k: np.concatenate([c[k] for c in chunks]) for k in ("image", "label")}
   return lambda positions: {k: v[positions] for k, v in data.items()}
 
@@ -130,13 +134,17 @@ def _rng(*words: int) -> np.random.Generator:
 def validate(cfg):
   """Refuses data-section values that no pipeline can read, before any record is read."""
   if cfg.binarize not in _BINARIZE:
-    raise DatasetError(f"data.binarize='{cfg.binarize}' is not one of "
-                       f"{', '.join(_BINARIZE)}.")
+    raise DatasetError(f"data.binarize='{cfg.binarize}' is not one of {', '.join(_BINARIZE)}.")
 
 
-def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
-                        process_index: int = 0, process_count: int = 1,
-                        split: str | None = None) -> grain.DatasetIterator:
+def make_train_iterator(
+  cfg: ml_collections.ConfigDict,
+  *,
+  seed: int,
+  process_index: int = 0,
+  process_count: int = 1,
+  split: str | None = None,
+) -> grain.DatasetIterator:
   """Endless batches of this process's share, reshuffled every epoch.
 
   Reads `split`, by default cfg.train_split (two domains read cfg.domains).
@@ -145,32 +153,43 @@ def make_train_iterator(cfg: ml_collections.ConfigDict, *, seed: int,
   restore it with grain.checkpoint.CheckpointSave/CheckpointRestore.
   """
   if _domains(cfg):
-    return _make_pair_train_iterator(cfg, seed=seed, process_index=process_index,
-                                     process_count=process_count)
+    return _make_pair_train_iterator(
+      cfg, seed=seed, process_index=process_index, process_count=process_count
+    )
   validate(cfg)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
   split = split or train_split(cfg)
-  raw_batch = _shuffled_batches(cfg, split, spec, shuffle_words=(_SHUFFLE, seed),
-                                process_index=process_index,
-                                process_count=process_count, batch=batch)
+  raw_batch = _shuffled_batches(
+    cfg,
+    split,
+    spec,
+    shuffle_words=(_SHUFFLE, seed),
+    process_index=process_index,
+    process_count=process_count,
+    batch=batch,
+  )
 
   def make_batch(step: int) -> Batch:
     raw = raw_batch(step)
     noise = None
     if cfg.binarize == "dynamic":  # Fresh noise for every batch number.
-      noise = _rng(_TRAIN_BITS, seed, step).random(raw["image"].shape,
-                                                    dtype=np.float32)
+      noise = _rng(_TRAIN_BITS, seed, step).random(raw["image"].shape, dtype=np.float32)
     return _finish(cfg, spec, raw, noise)
 
   ds = grain.MapDataset.range(sys.maxsize).map(make_batch)
   return iter(ds.to_iter_dataset(_READ))
 
 
-def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
-                 process_index: int = 0, process_count: int = 1,
-                 seed: int = 0, max_examples: int | None = None
-                 ) -> Iterator[Batch]:
+def iterate_eval(
+  cfg: ml_collections.ConfigDict,
+  split: str,
+  *,
+  process_index: int = 0,
+  process_count: int = 1,
+  seed: int = 0,
+  max_examples: int | None = None,
+) -> Iterator[Batch]:
   """One pass over this process's share of `split`, same order every call.
 
   Batches have B = cfg.eval_batch_size // process_count rows and a float32
@@ -180,9 +199,14 @@ def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
   process_count is, so every evaluation sees the same binary set.
   """
   if PAIR_SEP in split:
-    return _iterate_pair_eval(cfg, split, process_index=process_index,
-                              process_count=process_count, seed=seed,
-                              max_examples=max_examples)
+    return _iterate_pair_eval(
+      cfg,
+      split,
+      process_index=process_index,
+      process_count=process_count,
+      seed=seed,
+      max_examples=max_examples,
+    )
   validate(cfg)
   batch = _local_batch(cfg.eval_batch_size, process_count, "eval_batch_size")
   spec = _spec(cfg)
@@ -193,17 +217,15 @@ def iterate_eval(cfg: ml_collections.ConfigDict, split: str, *,
   num_batches = math.ceil(math.ceil(total / process_count) / batch)
 
   def make_batch(k: int) -> Batch:
-    indices = share[k * batch:(k + 1) * batch]
+    indices = share[k * batch : (k + 1) * batch]
     raw = read(indices)
     noise = np.zeros(raw["image"].shape, np.float32)
     if cfg.binarize == "dynamic":  # Per record, so P does not matter.
       for j, i in enumerate(indices):
-        noise[j] = _rng(_EVAL_BITS, seed, i).random(
-            noise.shape[1:], dtype=np.float32)
+        noise[j] = _rng(_EVAL_BITS, seed, i).random(noise.shape[1:], dtype=np.float32)
     out = _finish(cfg, spec, raw, noise)
     pad = batch - len(indices)
-    out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1))
-           for k, v in out.items()}
+    out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (v.ndim - 1)) for k, v in out.items()}
     out["mask"] = (np.arange(batch) < len(indices)).astype(np.float32)
     return out
 
@@ -215,22 +237,24 @@ def split_sizes(cfg: ml_collections.ConfigDict, names) -> dict[str, int]:
   """The number of records of each named split (a whole split, no slice)."""
   known = _spec(cfg).num_examples
   # Sizes are only known once prepared (and not under mock_catalog): count the records.
-  return {n: known[n] if n in known else len(open_source(
-      cfg.name, n, cfg.data_dir or None, download=cfg.download)) for n in names}
+  return {
+    n: known[n]
+    if n in known
+    else len(open_source(cfg.name, n, cfg.data_dir or None, download=cfg.download))
+    for n in names
+  }
 
 
-def load_split(cfg: ml_collections.ConfigDict, split: str,
-               max_examples: int | None = None, *, seed: int = 0) -> Batch:
+def load_split(
+  cfg: ml_collections.ConfigDict, split: str, max_examples: int | None = None, *, seed: int = 0
+) -> Batch:
   """All of `split` as arrays, in record order, preprocessed as for eval."""
-  batches = list(iterate_eval(cfg, split, seed=seed,
-                              max_examples=max_examples))
+  batches = list(iterate_eval(cfg, split, seed=seed, max_examples=max_examples))
   if not batches:
     shape = image_shape(cfg)
-    return {"image": np.zeros((0, *shape), np.float32),
-            "label": np.zeros((0,), np.int32)}
+    return {"image": np.zeros((0, *shape), np.float32), "label": np.zeros((0,), np.int32)}
   keep = np.concatenate([b["mask"] for b in batches]) > 0
-  return {k: np.concatenate([b[k] for b in batches])[keep]
-          for k in ("image", "label")}
+  return {k: np.concatenate([b[k] for b in batches])[keep] for k in ("image", "label")}
 
 
 # --- Two domains (unpaired translation, e.g. CycleGAN) ---------------------------------
@@ -249,17 +273,27 @@ def _domains(cfg) -> tuple:
   return tuple(cfg.get("domains", ()) or ())
 
 
-def _shuffled_batches(cfg, split: str, spec: DataSpec, *, shuffle_words: tuple,
-                      process_index: int, process_count: int, batch: int):
+def _shuffled_batches(
+  cfg,
+  split: str,
+  spec: DataSpec,
+  *,
+  shuffle_words: tuple,
+  process_index: int,
+  process_count: int,
+  batch: int,
+):
   """step -> raw batch of this process's share of `split`, each epoch in its own
   permutation drawn from (*shuffle_words, epoch); a batch may span two epochs."""
   total, read = _reader(cfg, split, spec)
   share = np.arange(process_index, total, process_count)
   n = len(share)
   if n == 0:
-    raise DatasetError(f"Split '{split}' of dataset '{cfg.name}' has no "
-                       f"examples for process {process_index} of "
-                       f"{process_count}.")
+    raise DatasetError(
+      f"Split '{split}' of dataset '{cfg.name}' has no "
+      f"examples for process {process_index} of "
+      f"{process_count}."
+    )
   fetch = _cached(read, share, _image_shape(cfg, spec))
 
   @functools.lru_cache(maxsize=4)
@@ -278,22 +312,35 @@ def _shuffled_batches(cfg, split: str, spec: DataSpec, *, shuffle_words: tuple,
 
 
 def _pair(a: Batch, b: Batch) -> Batch:
-  return {"image_a": a["image"], "image_b": b["image"],
-          "label_a": a["label"], "label_b": b["label"]}
+  return {
+    "image_a": a["image"],
+    "image_b": b["image"],
+    "label_a": a["label"],
+    "label_b": b["label"],
+  }
 
 
-def _make_pair_train_iterator(cfg, *, seed: int, process_index: int,
-                              process_count: int) -> grain.DatasetIterator:
+def _make_pair_train_iterator(
+  cfg, *, seed: int, process_index: int, process_count: int
+) -> grain.DatasetIterator:
   validate(cfg)
   if cfg.binarize == "dynamic":
     raise DatasetError("data.binarize='dynamic' is not supported with data.domains.")
   check_domains(cfg.name, _domains(cfg), cfg.data_dir or None)
   batch = _local_batch(cfg.batch_size, process_count, "batch_size")
   spec = _spec(cfg)
-  fns = [_shuffled_batches(cfg, split, spec, shuffle_words=(_DOMAIN_SHUFFLE, seed, d),
-                           process_index=process_index, process_count=process_count,
-                           batch=batch)
-         for d, split in enumerate(_domains(cfg))]
+  fns = [
+    _shuffled_batches(
+      cfg,
+      split,
+      spec,
+      shuffle_words=(_DOMAIN_SHUFFLE, seed, d),
+      process_index=process_index,
+      process_count=process_count,
+      batch=batch,
+    )
+    for d, split in enumerate(_domains(cfg))
+  ]
 
   def make_batch(step: int) -> Batch:
     a, b = (_finish(cfg, spec, fn(step), None) for fn in fns)
@@ -303,8 +350,9 @@ def _make_pair_train_iterator(cfg, *, seed: int, process_index: int,
   return iter(ds.to_iter_dataset(_READ))
 
 
-def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: int,
-                       seed: int, max_examples: int | None) -> Iterator[Batch]:
+def _iterate_pair_eval(
+  cfg, split: str, *, process_index: int, process_count: int, seed: int, max_examples: int | None
+) -> Iterator[Batch]:
   """Splits "A,B" paired by position: row i holds A's record i and B's record i.
 
   The pass covers max(|A|, |B|) positions; the shorter split starts again from its
@@ -326,7 +374,7 @@ def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: in
   num_batches = math.ceil(math.ceil(total / process_count) / batch)
 
   def make_batch(k: int) -> Batch:
-    positions = share[k * batch:(k + 1) * batch]
+    positions = share[k * batch : (k + 1) * batch]
     a = _finish(cfg, spec, read_a(positions % n_a), None)
     b = _finish(cfg, spec, read_b(positions % n_b), None)
     return paired_rows(a, b, positions, sizes=(n_a, n_b), total=total, batch=batch)
@@ -335,8 +383,9 @@ def _iterate_pair_eval(cfg, split: str, *, process_index: int, process_count: in
   return iter(ds.to_iter_dataset(_READ))
 
 
-def paired_rows(a: Batch, b: Batch, positions: np.ndarray, *, sizes: tuple[int, int],
-                total: int, batch: int) -> Batch:
+def paired_rows(
+  a: Batch, b: Batch, positions: np.ndarray, *, sizes: tuple[int, int], total: int, batch: int
+) -> Batch:
   """One paired eval batch from A's and B's records at `positions` (mod their sizes).
 
   'mask' is 0 on padding rows; 'mask_a' ('mask_b') is 1 where the row holds A's (B's)

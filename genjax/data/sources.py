@@ -15,8 +15,6 @@ from unittest import mock
 import tensorflow_datasets as tfds
 
 # Importing the package registers the builders that genjax ships.
-from genjax.data import digits as _digits  # pylint: disable=unused-import
-from genjax.data import digits_cycle as _digits_cycle  # pylint: disable=unused-import
 from genjax.errors import GenjaxError
 
 _PROBE_HOST = ("storage.googleapis.com", 443)
@@ -64,13 +62,13 @@ def _builder(name: str, data_dir: str) -> tfds.core.DatasetBuilder:
     return tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError as e:
     raise DatasetError(
-        f"Dataset '{name}' is not in the TFDS catalog nor built into genjax; "
-        "see https://www.tensorflow.org/datasets/catalog for names.") from e
+      f"Dataset '{name}' is not in the TFDS catalog nor built into genjax; "
+      "see https://www.tensorflow.org/datasets/catalog for names."
+    ) from e
   except (ValueError, AssertionError) as e:  # Bad config or version.
     # TFDS prefixes the cause with the builder's kwargs; keep the cause.
     cause = _first_line(e).split('": ', 1)[-1]
-    raise DatasetError(f"Dataset '{name}' cannot be opened: "
-                       f"{_config_hint(name) or cause}.") from e
+    raise DatasetError(f"Dataset '{name}' cannot be opened: {_config_hint(name) or cause}.") from e
 
 
 def _config_hint(name: str) -> str | None:
@@ -81,8 +79,7 @@ def _config_hint(name: str) -> str | None:
     return None
   config = config.split(":")[0]
   if config and config not in configs:
-    return (f"'{base}' has no config '{config}' (its configs: "
-            f"{', '.join(configs) or 'none'})")
+    return f"'{base}' has no config '{config}' (its configs: {', '.join(configs) or 'none'})"
   return None
 
 
@@ -101,9 +98,11 @@ def _reachable(address: tuple[str, int]) -> bool:
 
 def _prepare(builder: tfds.core.DatasetBuilder, name: str, data_dir: str):
   """download_and_prepare, removing the directories a failed attempt made."""
-  made = [p for p in (os.path.join(data_dir, "downloads"),
-                      os.path.join(data_dir, builder.name), data_dir)
-          if not os.path.exists(p)]
+  made = [
+    p
+    for p in (os.path.join(data_dir, "downloads"), os.path.join(data_dir, builder.name), data_dir)
+    if not os.path.exists(p)
+  ]
   try:
     builder.download_and_prepare(file_format="array_record")
   except Exception as e:  # pylint: disable=broad-except
@@ -112,8 +111,7 @@ def _prepare(builder: tfds.core.DatasetBuilder, name: str, data_dir: str):
       return
     for path in made:
       shutil.rmtree(path, ignore_errors=True)
-    raise DatasetError(f"Preparing dataset '{name}' in {data_dir} failed: "
-                       f"{_first_line(e)}.") from e
+    raise DatasetError(f"Preparing dataset '{name}' in {data_dir} failed: {_first_line(e)}.") from e
 
 
 def _ensure_prepared(builder, name: str, data_dir: str, download: bool):
@@ -124,16 +122,20 @@ def _ensure_prepared(builder, name: str, data_dir: str, download: bool):
   if _is_embedded(builder):
     _prepare(builder, name, data_dir)
     return
-  build = (f"run `tfds build {name} --data_dir={data_dir} "
-           "--file_format=array_record` on a machine with internet access "
-           "and copy the directory here")
+  build = (
+    f"run `tfds build {name} --data_dir={data_dir} "
+    "--file_format=array_record` on a machine with internet access "
+    "and copy the directory here"
+  )
   if not download:
-    raise DatasetError(f"Dataset '{name}' is not prepared in {data_dir}: "
-                       f"{build}, or set data.download=True.")
+    raise DatasetError(
+      f"Dataset '{name}' is not prepared in {data_dir}: {build}, or set data.download=True."
+    )
   if not _reachable(_PROBE_HOST):
     raise DatasetError(
-        f"Dataset '{name}' is not prepared in {data_dir} and cannot be "
-        f"downloaded because {_PROBE_HOST[0]} is unreachable: {build}.")
+      f"Dataset '{name}' is not prepared in {data_dir} and cannot be "
+      f"downloaded because {_PROBE_HOST[0]} is unreachable: {build}."
+    )
   _prepare(builder, name, data_dir)
 
 
@@ -144,12 +146,12 @@ def _check_split(builder, name: str, split: str):
     return
   wanted = {part.split("[")[0].strip() for part in split.split("+")}
   if not wanted <= set(known):
-    raise DatasetError(f"Dataset '{name}' has no split '{split}'; "
-                       f"available splits: {', '.join(known)}.")
+    raise DatasetError(
+      f"Dataset '{name}' has no split '{split}'; available splits: {', '.join(known)}."
+    )
 
 
-def open_source(name: str, split: str, data_dir: str | None = None, *,
-                download: bool = False):
+def open_source(name: str, split: str, data_dir: str | None = None, *, download: bool = False):
   """The random-access source of one split, e.g. ('digits/28x28', 'train').
 
   Same result as `tfds.data_source(name, split=split, data_dir=...)`, but a
@@ -164,13 +166,13 @@ def open_source(name: str, split: str, data_dir: str | None = None, *,
     return builder.as_data_source(split=split)
   except NotImplementedError as e:  # Prepared, but as tfrecord.
     raise DatasetError(
-        f"Dataset '{name}' in {data_dir} is stored in a format without random "
-        f"access: rebuild it with `tfds build {name} --data_dir={data_dir} "
-        "--file_format=array_record`.") from e
+      f"Dataset '{name}' in {data_dir} is stored in a format without random "
+      f"access: rebuild it with `tfds build {name} --data_dir={data_dir} "
+      "--file_format=array_record`."
+    ) from e
 
 
-def check_prepared(name: str, data_dir: str | None = None, *,
-                   download: bool = False) -> None:
+def check_prepared(name: str, data_dir: str | None = None, *, download: bool = False) -> None:
   """The DatasetError open_source would raise for a dataset that is not prepared, now
   and without reading a record; with `download` nothing, as the download comes later."""
   if download:
@@ -187,15 +189,14 @@ def dataset_info(name: str, data_dir: str | None = None) -> DataSpec:
     _ensure_prepared(builder, name, data_dir, download=False)
   features = builder.info.features
   if "image" not in features:
-    raise DatasetError(f"Dataset '{name}' has no 'image' feature, so genjax "
-                       "cannot model it.")
+    raise DatasetError(f"Dataset '{name}' has no 'image' feature, so genjax cannot model it.")
   label = features["label"] if "label" in features else None
   return DataSpec(
-      name=name,
-      image_shape=tuple(features["image"].shape),
-      num_classes=getattr(label, "num_classes", 0) or 0,
-      num_examples={k: v.num_examples for k, v in builder.info.splits.items()},
-      pixel_max=_PIXEL_MAX.get(builder.name, 255),
+    name=name,
+    image_shape=tuple(features["image"].shape),
+    num_classes=getattr(label, "num_classes", 0) or 0,
+    num_examples={k: v.num_examples for k, v in builder.info.splits.items()},
+    pixel_max=_PIXEL_MAX.get(builder.name, 255),
   )
 
 
@@ -208,10 +209,12 @@ def mock_catalog(num_examples: int, max_value: int | None = None):
   (rightly) refuse; here it is patched too, so the rest of `open_source` (split
   and format handling) runs unchanged. Mocked splits are unbounded and alike.
   """
-  with tfds.testing.mock_data(num_examples=num_examples, max_value=max_value,
-                              policy=tfds.testing.MockPolicy.USE_CODE), \
-       mock.patch.object(tfds.core.DatasetBuilder, "is_prepared",
-                         return_value=True):
+  with (
+    tfds.testing.mock_data(
+      num_examples=num_examples, max_value=max_value, policy=tfds.testing.MockPolicy.USE_CODE
+    ),
+    mock.patch.object(tfds.core.DatasetBuilder, "is_prepared", return_value=True),
+  ):
     yield
 
 
@@ -219,12 +222,16 @@ def check_domains(name: str, domains, data_dir: str | None = None) -> None:
   """Two-domain (unpaired) data needs exactly two splits, both present."""
   domains = tuple(domains)
   if len(domains) != 2 or len(set(domains)) != 2:
-    raise DatasetError(f"data.domains must name two different splits of '{name}' "
-                       f"(e.g. ('trainA', 'trainB')), not {domains}.")
+    raise DatasetError(
+      f"data.domains must name two different splits of '{name}' "
+      f"(e.g. ('trainA', 'trainB')), not {domains}."
+    )
   known = dataset_info(name, data_dir).num_examples
   # Splits are only known once prepared (and not under mock_catalog).
   missing = [d for d in domains if known and d not in known]
   if missing:
-    raise DatasetError(f"Dataset '{name}' lacks the domain split '{missing[0]}' that a "
-                       f"two-domain model needs; its splits are "
-                       f"{', '.join(sorted(known))}.")
+    raise DatasetError(
+      f"Dataset '{name}' lacks the domain split '{missing[0]}' that a "
+      f"two-domain model needs; its splits are "
+      f"{', '.join(sorted(known))}."
+    )

@@ -32,8 +32,7 @@ def _parts(spec: str, field: str = "") -> list:
     return [tfds.core.ReadInstruction.from_spec(p) for p in _SEP.split(spec.strip())]
   except (ValueError, AttributeError) as e:  # AttributeError: a value that is no string
     what = f"{field}={spec!r}" if field else f"Split '{spec}'"
-    raise ConfigError(f"{what} is not a TFDS split string such as "
-                      "'train[:50000]'.") from e
+    raise ConfigError(f"{what} is not a TFDS split string such as 'train[:50000]'.") from e
 
 
 def _names(spec: str, field: str = "") -> set[str]:
@@ -59,8 +58,9 @@ def num_records(spec: str, sizes: Mapping[str, int], field: str = "") -> int | N
     absolute = [r for p in parts for r in p.to_absolute(infos)]
   except (ValueError, KeyError) as e:
     raise ConfigError(f"{what} does not fit splits of sizes {dict(sizes)}.") from e
-  return sum(max((sizes[r.splitname] if r.to is None else r.to) - (r.from_ or 0), 0)
-             for r in absolute)
+  return sum(
+    max((sizes[r.splitname] if r.to is None else r.to) - (r.from_ or 0), 0) for r in absolute
+  )
 
 
 def shared_splits(a: str, b: str) -> set[str]:
@@ -81,15 +81,19 @@ def _ranges(spec: str, sizes: Mapping[str, int], only: set[str]) -> list[tuple]:
     if getattr(part, "split_name", _ALL) not in only | {_ALL}:
       continue
     if getattr(part, "unit", "abs") == "shard":
-      raise ConfigError(f"Split '{spec}' is sliced by shards, which cannot be checked "
-                        "for overlap: slice it by records or percent.")
+      raise ConfigError(
+        f"Split '{spec}' is sliced by shards, which cannot be checked "
+        "for overlap: slice it by records or percent."
+      )
     try:
       absolute = part.to_absolute(infos)
     except ValueError as e:
-      raise ConfigError(f"Split '{spec}' does not fit splits of sizes "
-                        f"{ {k: sizes[k] for k in only} }.") from e
-    out.extend((r.splitname, r.from_ or 0, sizes[r.splitname] if r.to is None else r.to)
-               for r in absolute)
+      raise ConfigError(
+        f"Split '{spec}' does not fit splits of sizes { {k: sizes[k] for k in only} }."
+      ) from e
+    out.extend(
+      (r.splitname, r.from_ or 0, sizes[r.splitname] if r.to is None else r.to) for r in absolute
+    )
   return out
 
 
@@ -104,8 +108,8 @@ def splits_overlap(a: str, b: str, num_examples: Mapping[str, int]) -> bool:
   shared = shared_splits(a, b)
   missing = sorted(shared - set(num_examples))
   if missing:
-    raise ConfigError(f"The size of split '{missing[0]}' is needed to tell whether "
-                      f"'{a}' and '{b}' overlap.")
+    raise ConfigError(
+      f"The size of split '{missing[0]}' is needed to tell whether '{a}' and '{b}' overlap."
+    )
   ra, rb = _ranges(a, num_examples, shared), _ranges(b, num_examples, shared)
-  return any(sa == sb and max(fa, fb) < min(ta, tb)
-             for sa, fa, ta in ra for sb, fb, tb in rb)
+  return any(sa == sb and max(fa, fb) < min(ta, tb) for sa, fa, ta in ra for sb, fb, tb in rb)

@@ -11,6 +11,7 @@ table and the number in metrics.jsonl come from one code path.
 An evaluator that cannot apply to a run (sample quality without a feature network, or
 for a family that does not sample) is left out, not failed.
 """
+
 import dataclasses
 import math
 import time
@@ -21,9 +22,7 @@ import numpy as np
 
 from genjax import data as gdata
 from genjax.errors import ConfigError
-from genjax.eval import frechet
-from genjax.eval import parzen
-from genjax.eval import precision_recall
+from genjax.eval import frechet, parzen, precision_recall
 from genjax.train import evaluation
 from genjax.train import mesh as mesh_lib
 
@@ -31,11 +30,12 @@ from genjax.train import mesh as mesh_lib
 @dataclasses.dataclass(frozen=True)
 class EvalContext:
   """What evaluators are built from: the family's pure functions and the run's setting."""
-  experiment: Any            # genjax.train.experiment.Experiment
+
+  experiment: Any  # genjax.train.experiment.Experiment
   config: Any
   mesh: Any
   key: jax.Array
-  feature_net: Any = None    # genjax.eval.feature_net.FeatureNet, resolved by the entry point
+  feature_net: Any = None  # genjax.eval.feature_net.FeatureNet, resolved by the entry point
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,9 +51,11 @@ _TYPES: dict = {}
 
 def register(type_name: str):
   """Registers `factory(entry, ctx) -> run(state) | None` under `type_name`."""
+
   def wrap(factory):
     _TYPES[type_name] = factory
     return factory
+
   return wrap
 
 
@@ -94,17 +96,20 @@ def run_all(evaluators, state) -> dict:
 
 # --- The family's own per-example metrics, averaged over a split ------------------------
 
+
 @register("split_means")
 def _split_means(entry, ctx):
   """eval_step's per-example values (ELBO, exact NLL, the diffusion bound, accuracy, ...)
   averaged over every real example of the split, once each."""
   eval_fn = evaluation.make_eval_fn(ctx.experiment, ctx.mesh)
   split = entry.get("split", "") or ctx.config.eval.split
-  return lambda state: evaluation.evaluate_split(eval_fn, state, ctx.config, ctx.mesh,
-                                                 key=ctx.key, split=split)
+  return lambda state: evaluation.evaluate_split(
+    eval_fn, state, ctx.config, ctx.mesh, key=ctx.key, split=split
+  )
 
 
 # --- Sample quality on a feature network ----------------------------------------------
+
 
 def reference_images(config, split: str, n: int, *, binary: bool) -> np.ndarray:
   """n real images of `split`, prepared as the samples they are compared with: grey
@@ -123,38 +128,44 @@ class SampleQuality:
       raise ConfigError("sample quality needs at least 2 real images in each split.")
     self.net, self.k, self.min_fraction = net, k, min_fraction
     self.n = min(len(real), len(other_real))
-    probs, self.real = net.outputs(real[:self.n])
+    probs, self.real = net.outputs(real[: self.n])
     self.real_stats = frechet.gaussian_stats(self.real)
-    other = net.features(other_real[:self.n])
-    self.floor = {"fd": frechet.frechet_distance(*frechet.gaussian_stats(other),
-                                                 *self.real_stats)}
+    other = net.features(other_real[: self.n])
+    self.floor = {"fd": frechet.frechet_distance(*frechet.gaussian_stats(other), *self.real_stats)}
     self.floor["precision"], self.floor["recall"] = precision_recall.precision_recall(
-        self.real, other, k)
+      self.real, other, k
+    )
     self.real_classes = class_coverage(probs, min_fraction)
 
   def metrics(self, generated) -> dict:
-    probs, feats = self.net.outputs(generated[:self.n])
+    probs, feats = self.net.outputs(generated[: self.n])
     name = self.net.name
     fd = frechet.frechet_distance(*frechet.gaussian_stats(feats), *self.real_stats)
     prec, rec = precision_recall.precision_recall(self.real, feats, self.k)
     classes = class_coverage(probs, self.min_fraction)
-    return {f"eval/fd_{name}": fd, f"eval/fd_{name}_floor": self.floor["fd"],
-            f"eval/precision_{name}": prec,
-            f"eval/precision_{name}_floor": self.floor["precision"],
-            f"eval/recall_{name}": rec, f"eval/recall_{name}_floor": self.floor["recall"],
-            "eval/classes_covered": classes["classes_covered"],
-            "eval/class_entropy": classes["entropy_nats"]}
+    return {
+      f"eval/fd_{name}": fd,
+      f"eval/fd_{name}_floor": self.floor["fd"],
+      f"eval/precision_{name}": prec,
+      f"eval/precision_{name}_floor": self.floor["precision"],
+      f"eval/recall_{name}": rec,
+      f"eval/recall_{name}_floor": self.floor["recall"],
+      "eval/classes_covered": classes["classes_covered"],
+      "eval/class_entropy": classes["entropy_nats"],
+    }
 
 
-def sample_quality_for(net, config, *, binary: bool = False, n: int | None = None,
-                       k: int = 3):
+def sample_quality_for(net, config, *, binary: bool = False, n: int | None = None, k: int = 3):
   """SampleQuality against the config's eval split, its floor from its training split."""
   n = n or config.eval.fd_num_samples
   train_split = config.data.get("train_split", "train")
   return SampleQuality(
-      net, reference_images(config, config.eval.split, n, binary=binary),
-      reference_images(config, train_split, n, binary=binary), k=k,
-      min_fraction=config.eval.get("mode_min_fraction", 0.01))
+    net,
+    reference_images(config, config.eval.split, n, binary=binary),
+    reference_images(config, train_split, n, binary=binary),
+    k=k,
+    min_fraction=config.eval.get("mode_min_fraction", 0.01),
+  )
 
 
 def class_coverage(probs, min_fraction: float) -> dict:
@@ -167,18 +178,22 @@ def class_coverage(probs, min_fraction: float) -> dict:
   num_classes = probs.shape[1]
   hist = np.bincount(np.argmax(probs, axis=1), minlength=num_classes) / len(probs)
   nz = hist[hist > 0]
-  return {"classes_covered": int(np.sum(hist >= min_fraction)),
-          "num_classes": num_classes,
-          "entropy_nats": float(-np.sum(nz * np.log(nz))),
-          "max_entropy_nats": math.log(num_classes),
-          "histogram": [round(float(h), 4) for h in hist],
-          "num_samples": len(probs), "min_fraction": min_fraction}
+  return {
+    "classes_covered": int(np.sum(hist >= min_fraction)),
+    "num_classes": num_classes,
+    "entropy_nats": float(-np.sum(nz * np.log(nz))),
+    "max_entropy_nats": math.log(num_classes),
+    "histogram": [round(float(h), 4) for h in hist],
+    "num_samples": len(probs),
+    "min_fraction": min_fraction,
+  }
 
 
 def sampler(ctx):
   """The family's sampler, jitted with replicated output (every process sees it all)."""
-  return jax.jit(ctx.experiment.sample, static_argnums=2,
-                 out_shardings=mesh_lib.replicated(ctx.mesh))
+  return jax.jit(
+    ctx.experiment.sample, static_argnums=2, out_shardings=mesh_lib.replicated(ctx.mesh)
+  )
 
 
 @register("sample_quality")
@@ -194,17 +209,20 @@ def _sample_quality(entry, ctx):
 
   def run(state):
     if not reference:  # built on first use: a run that never evaluates never loads data
-      reference.append(sample_quality_for(ctx.feature_net, cfg, k=int(entry.get("k", 3)),
-                                          binary=ctx.experiment.binary_samples))
+      reference.append(
+        sample_quality_for(
+          ctx.feature_net, cfg, k=int(entry.get("k", 3)), binary=ctx.experiment.binary_samples
+        )
+      )
     quality = reference[0]
-    fake = evaluation.draw_samples(sample_fn, state, ctx.key, quality.n,
-                                   cfg.sample.batch_size)
+    fake = evaluation.draw_samples(sample_fn, state, ctx.key, quality.n, cfg.sample.batch_size)
     return quality.metrics(fake)
 
   return run
 
 
 # --- Parzen window ------------------------------------------------------------------
+
 
 @register("parzen")
 def _parzen(entry, ctx):
@@ -222,8 +240,11 @@ def _parzen(entry, ctx):
 
   def run(state):
     unit = lambda x: (np.asarray(x, np.float32) + 1.0) / 2.0
-    fakes = unit(evaluation.draw_samples(sample_fn, state, jax.random.fold_in(ctx.key, 7),
-                                         num, cfg.sample.batch_size))
+    fakes = unit(
+      evaluation.draw_samples(
+        sample_fn, state, jax.random.fold_in(ctx.key, 7), num, cfg.sample.batch_size
+      )
+    )
     valid = unit(gdata.load_split(cfg.data, valid_split)["image"])
     test = unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
     sigma, _ = parzen.select_sigma(valid, fakes, sigmas)
@@ -234,6 +255,7 @@ def _parzen(entry, ctx):
 
 
 # --- Sampling speed -----------------------------------------------------------------
+
 
 @register("sampling_speed")
 def _sampling_speed(entry, ctx):
@@ -254,13 +276,16 @@ def _sampling_speed(entry, ctx):
       start = time.perf_counter()
       jax.block_until_ready(sample_fn(state, jax.random.fold_in(key, i + 1), batch))
       best = min(best, time.perf_counter() - start)
-    return {"eval/sample_images_per_sec": batch / best,
-            "eval/network_evals_per_image": float(ctx.experiment.network_evals_per_sample)}
+    return {
+      "eval/sample_images_per_sec": batch / best,
+      "eval/network_evals_per_image": float(ctx.experiment.network_evals_per_sample),
+    }
 
   return run
 
 
 # --- Class-conditional samples --------------------------------------------------------
+
 
 def labelled_reference(config, split: str, n: int | None, *, binary: bool) -> dict:
   """{"image", "label"} of n real images of `split` (all of it for None): grey levels, or
@@ -296,14 +321,20 @@ def _class_accuracy(entry, ctx):
 
   def run(state):
     if not real:  # the classifier's alone: computed once, on first use
-      ref = labelled_reference(cfg, cfg.eval.split, int(entry.get("num_real", 0)) or None,
-                               binary=exp.binary_samples)
+      ref = labelled_reference(
+        cfg, cfg.eval.split, int(entry.get("num_real", 0)) or None, binary=exp.binary_samples
+      )
       real.append(class_accuracy(ctx.feature_net, ref["image"], ref["label"]))
     key = jax.random.fold_in(ctx.key, 13)
-    drawn = np.concatenate([
-        np.asarray(sample_fn(state, jax.random.fold_in(key, i), labels[s:s + batch]))
-        for i, s in enumerate(range(0, len(labels), batch))])
-    return {"eval/class_accuracy": class_accuracy(ctx.feature_net, drawn, labels),
-            "eval/class_accuracy_real": real[0]}
+    drawn = np.concatenate(
+      [
+        np.asarray(sample_fn(state, jax.random.fold_in(key, i), labels[s : s + batch]))
+        for i, s in enumerate(range(0, len(labels), batch))
+      ]
+    )
+    return {
+      "eval/class_accuracy": class_accuracy(ctx.feature_net, drawn, labels),
+      "eval/class_accuracy_real": real[0],
+    }
 
   return run

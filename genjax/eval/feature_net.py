@@ -3,6 +3,7 @@
 Loads the classifier a workdir holds (its config.json and newest checkpoint); the
 metrics computed on its features are in genjax/eval/evaluators.py (SampleQuality).
 """
+
 import dataclasses
 import os
 from typing import Callable
@@ -20,10 +21,10 @@ from genjax.train.writers import read_metrics
 
 @dataclasses.dataclass(frozen=True)
 class FeatureNet:
-  name: str                  # "digits": metrics are called eval/fd_digits
-  input_shape: tuple         # (H, W, C) the classifier was trained on
-  accuracy: float            # its test accuracy, from its own workdir
-  apply: Callable            # images in [-1, 1] at input_shape -> (logits, features)
+  name: str  # "digits": metrics are called eval/fd_digits
+  input_shape: tuple  # (H, W, C) the classifier was trained on
+  accuracy: float  # its test accuracy, from its own workdir
+  apply: Callable  # images in [-1, 1] at input_shape -> (logits, features)
 
   def _fit(self, images):
     images = jnp.asarray(images, jnp.float32)
@@ -38,7 +39,7 @@ class FeatureNet:
     """(class probabilities, features) of images in [-1, 1] of any size."""
     probs, feats = [], []
     for i in range(0, len(images), batch):
-      logits, f = self.apply(self._fit(images[i:i + batch]))
+      logits, f = self.apply(self._fit(images[i : i + batch]))
       probs.append(np.asarray(jax.nn.softmax(logits)))
       feats.append(np.asarray(f, np.float64))
     return np.concatenate(probs), np.concatenate(feats)
@@ -56,16 +57,22 @@ def load_feature_net(workdir: str, name: str) -> FeatureNet:
       raise
     raise CheckpointError(f"{e} Delete that directory and it will be retrained.") from e
   m = cfg["model"]
-  model = Classifier(num_classes=m["num_classes"], channels=tuple(m["channels"]),
-                     feature_dim=m["feature_dim"])
+  model = Classifier(
+    num_classes=m["num_classes"], channels=tuple(m["channels"]), feature_dim=m["feature_dim"]
+  )
   params = state["ema_params"]
   apply = jax.jit(lambda x: model.apply({"params": params}, x))
   accs = [r["eval/accuracy"] for r in read_metrics(workdir) if "eval/accuracy" in r]
   shape = gdata.image_shape(_data_cfg(cfg["data"]))
-  return FeatureNet(name=name, input_shape=tuple(shape),
-                    accuracy=float(accs[-1]) if accs else float("nan"), apply=apply)
+  return FeatureNet(
+    name=name,
+    input_shape=tuple(shape),
+    accuracy=float(accs[-1]) if accs else float("nan"),
+    apply=apply,
+  )
 
 
 def _data_cfg(d: dict):
   import ml_collections  # pylint: disable=import-outside-toplevel
+
   return ml_collections.ConfigDict(d)

@@ -3,6 +3,7 @@
 FD = |mu1 - mu2|^2 + tr(s1 + s2 - 2 (s1^1/2 s2 s1^1/2)^1/2)  (Dowson & Landau 1982; FID when
 the features come from an Inception net, here from any feature net).
 """
+
 import numpy as np
 
 

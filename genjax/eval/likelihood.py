@@ -4,6 +4,7 @@ Images live in [-1, 1] inside models; 8-bit data is the 256 bin centres 2k/255 �
 per-example negative log-likelihood in nats becomes bits per dimension by dividing by
 D·ln 2, D = H·W·C (the convention of PixelRNN, PixelCNN++ and DDPM's Table 2).
 """
+
 import math
 
 import jax
@@ -25,8 +26,7 @@ def bits_per_dim(nll_nats, image_shape):
 
 def nll_metrics(nll_nats, image_shape, prefix: str = "eval") -> dict:
   """{prefix/nll: nats per image, prefix/bits_per_dim}: the names every family logs."""
-  return {f"{prefix}/nll": nll_nats,
-          f"{prefix}/bits_per_dim": bits_per_dim(nll_nats, image_shape)}
+  return {f"{prefix}/nll": nll_nats, f"{prefix}/bits_per_dim": bits_per_dim(nll_nats, image_shape)}
 
 
 def to_bins(x):

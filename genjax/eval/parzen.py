@@ -10,6 +10,7 @@ in nats, with sigma chosen on a validation split. The estimate is biased and has
 variance in many dimensions (Theis et al. 2016): read it as the paper's comparison, not
 as a likelihood.
 """
+
 import math
 from typing import Sequence
 
@@ -38,8 +39,9 @@ def _log_kernel_sums(x, samples, sigmas, chunk: int):
     gc, vc = chunk_in
     # Full float32: TF32 (GPU) or bf16 passes (TPU) in x.g cancel against |x|^2 + |g|^2
     # and move the log-likelihood by nats, since it scales the error by 1 / (2 sigma^2).
-    xg = jnp.matmul(x, gc.T, precision=jax.lax.Precision.HIGHEST,
-                    preferred_element_type=jnp.float32)
+    xg = jnp.matmul(
+      x, gc.T, precision=jax.lax.Precision.HIGHEST, preferred_element_type=jnp.float32
+    )
     d2 = jnp.maximum(xx[:, None] - 2.0 * xg + jnp.sum(jnp.square(gc), 1)[None], 0.0)
     d2 = jnp.where(vc[None], d2, jnp.inf)
     part = jax.nn.logsumexp(-d2[None] * inv[:, None, None], axis=-1)
@@ -54,8 +56,9 @@ def _log_kernel_sums(x, samples, sigmas, chunk: int):
 _log_kernel_sums_jit = jax.jit(_log_kernel_sums, static_argnums=3)
 
 
-def parzen_log_likelihood(x, samples, sigmas, *, chunk: int = 1000,
-                          x_chunk: int = 500) -> np.ndarray:
+def parzen_log_likelihood(
+  x, samples, sigmas, *, chunk: int = 1000, x_chunk: int = 500
+) -> np.ndarray:
   """log p(x) under the Parzen window of `samples`, in nats: [len(sigmas), len(x)].
 
   `x` and `samples` are arrays of equal per-example shape, on the scale the bandwidths
@@ -66,11 +69,13 @@ def parzen_log_likelihood(x, samples, sigmas, *, chunk: int = 1000,
   sigmas = jnp.atleast_1d(jnp.asarray(sigmas, jnp.float32))
   d = int(np.prod(x.shape[1:]))
   chunk = min(chunk, samples.shape[0])
-  sums = [_log_kernel_sums_jit(x[i:i + x_chunk], samples, sigmas, chunk)
-          for i in range(0, x.shape[0], x_chunk)]
+  sums = [
+    _log_kernel_sums_jit(x[i : i + x_chunk], samples, sigmas, chunk)
+    for i in range(0, x.shape[0], x_chunk)
+  ]
   lse = np.asarray(jnp.concatenate(sums, axis=1), np.float64)
   s = np.asarray(sigmas, np.float64)[:, None]
-  return lse - math.log(samples.shape[0]) - 0.5 * d * np.log(2.0 * math.pi * s ** 2)
+  return lse - math.log(samples.shape[0]) - 0.5 * d * np.log(2.0 * math.pi * s**2)
 
 
 def select_sigma(valid, samples, sigmas: Sequence[float], **kw) -> tuple[float, np.ndarray]:

@@ -6,6 +6,7 @@ Precision is the share of generated points inside the real manifold (are samples
 realistic?); recall the share of real points inside the generated one (is the data
 covered?). A Fréchet distance mixes the two; these keep them apart.
 """
+
 import numpy as np
 
 

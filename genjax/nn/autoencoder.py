@@ -1,5 +1,6 @@
 """A deterministic autoencoder: encoder -> code z -> decoder (architecture only; the
 reconstruction, sparsity and denoising objectives live in experiments/autoencoder.py)."""
+
 from typing import Sequence
 
 import flax.linen as nn
@@ -20,13 +21,14 @@ class Autoencoder(nn.Module):
   250), code_dim=30). The conv backbone is ConvEncoder + a dense code layer and the
   ConvDecoder (sub-pixel transposed convolutions).
   """
+
   image_shape: Sequence[int]
   code_dim: int = 20
-  backbone: str = "mlp"               # "mlp" or "conv"
+  backbone: str = "mlp"  # "mlp" or "conv"
   hidden: Sequence[int] = (500, 500)
   channels: Sequence[int] = (32, 64)
   activation: str = "relu"
-  code_activation: str = "linear"     # Hinton 2006's code units are linear
+  code_activation: str = "linear"  # Hinton 2006's code units are linear
   # tanh keeps reconstructions in the images' [-1, 1]; it is a rescaled logistic, the
   # output unit of the 2006 paper.
   output_activation: str = "tanh"
@@ -36,13 +38,13 @@ class Autoencoder(nn.Module):
     h, w, c = self.image_shape
     if self.backbone == "mlp":
       self.enc_net = MLP(tuple(self.hidden) + (self.code_dim,), self.activation, self.dtype)
-      self.dec_net = MLP(tuple(reversed(self.hidden)) + (h * w * c,), self.activation,
-                         self.dtype)
+      self.dec_net = MLP(tuple(reversed(self.hidden)) + (h * w * c,), self.activation, self.dtype)
     elif self.backbone == "conv":
       self.enc_trunk = ConvEncoder(tuple(self.channels), self.activation, self.dtype)
       self.enc_head = nn.Dense(self.code_dim, dtype=self.dtype)
-      self.dec_net = ConvDecoder((h, w, c), tuple(reversed(self.channels)), self.activation,
-                                 self.dtype)
+      self.dec_net = ConvDecoder(
+        (h, w, c), tuple(reversed(self.channels)), self.activation, self.dtype
+      )
     else:
       raise ValueError(f"unknown autoencoder backbone {self.backbone!r}")
 

@@ -1,5 +1,6 @@
 """A small CNN classifier whose penultimate layer is the feature space for Fréchet
 distances between real and generated images."""
+
 import flax.linen as nn
 import jax.numpy as jnp
 

@@ -7,6 +7,7 @@ genjax.nn.upsample.ConvTransposeUp). Discriminator: C64-C128-C256-C512 then a 1-
 conv, i.e. `num_layers` stride-2 4x4 convolutions, one stride-1 and the output; with
 num_layers=3 each output sees a 70x70 patch (`patch_receptive_field`).
 """
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -36,9 +37,10 @@ class ResnetBlock(nn.Module):
 
 class ResnetGenerator(nn.Module):
   """Image [B, H, W, C] in [-1, 1] -> image of the same shape; H, W divisible by 4."""
+
   out_channels: int
-  features: int = 64        # k of c7s1-k
-  num_blocks: int = 9       # 6 for 128x128 in the paper, 9 for 256x256
+  features: int = 64  # k of c7s1-k
+  num_blocks: int = 9  # 6 for 128x128 in the paper, 9 for 256x256
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
@@ -49,15 +51,15 @@ class ResnetGenerator(nn.Module):
     h = nn.Conv(k, (7, 7), padding="VALID", dtype=self.dtype)(_reflect(x, 3))
     h = nn.relu(_norm(self.dtype)(h))
     for mult in (2, 4):
-      h = nn.Conv(k * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)),
-                  dtype=self.dtype)(h)
+      h = nn.Conv(k * mult, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)), dtype=self.dtype)(h)
       h = nn.relu(_norm(self.dtype)(h))
     for _ in range(self.num_blocks):
       h = ResnetBlock(k * 4, dtype=self.dtype)(h)
     for mult in (2, 1):
       # PyTorch's ConvTranspose2d(k=3, s=2, padding=1, output_padding=1): exactly 2x.
-      h = ConvTransposeUp(k * mult, (3, 3), strides=(2, 2), padding=((1, 2), (1, 2)),
-                          dtype=self.dtype)(h)
+      h = ConvTransposeUp(
+        k * mult, (3, 3), strides=(2, 2), padding=((1, 2), (1, 2)), dtype=self.dtype
+      )(h)
       h = nn.relu(_norm(self.dtype)(h))
     h = nn.Conv(self.out_channels, (7, 7), padding="VALID", dtype=self.dtype)(_reflect(h, 3))
     return jnp.tanh(h.astype(jnp.float32))
@@ -65,6 +67,7 @@ class ResnetGenerator(nn.Module):
 
 class PatchDiscriminator(nn.Module):
   """Image -> one raw score per overlapping patch, [B, h, w, 1] (LSGAN: no sigmoid)."""
+
   features: int = 64
   num_layers: int = 3
   dtype: jnp.dtype = jnp.float32
@@ -72,12 +75,18 @@ class PatchDiscriminator(nn.Module):
   @nn.compact
   def __call__(self, x):
     pad = ((1, 1), (1, 1))
-    h = nn.leaky_relu(nn.Conv(self.features, (4, 4), strides=(2, 2), padding=pad,
-                              dtype=self.dtype)(x), 0.2)
+    h = nn.leaky_relu(
+      nn.Conv(self.features, (4, 4), strides=(2, 2), padding=pad, dtype=self.dtype)(x), 0.2
+    )
     for n in range(1, self.num_layers + 1):
       stride = 2 if n < self.num_layers else 1
-      h = nn.Conv(self.features * min(2 ** n, 8), (4, 4), strides=(stride, stride),
-                  padding=pad, dtype=self.dtype)(h)
+      h = nn.Conv(
+        self.features * min(2**n, 8),
+        (4, 4),
+        strides=(stride, stride),
+        padding=pad,
+        dtype=self.dtype,
+      )(h)
       h = nn.leaky_relu(_norm(self.dtype)(h), 0.2)
     h = nn.Conv(1, (4, 4), padding=pad, dtype=self.dtype)(h)
     return h.astype(jnp.float32)

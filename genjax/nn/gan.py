@@ -3,6 +3,7 @@
 Architecture only: z -> image in [-1, 1] (tanh), image -> one logit per example. Losses,
 alternating updates and sampling live in experiments/gan.py.
 """
+
 from typing import Sequence
 
 import flax.linen as nn
@@ -25,6 +26,7 @@ def _activation(name: str):
 
 class MLPGenerator(nn.Module):
   """z -> hidden layers -> tanh image (Goodfellow 2014's MNIST generator, tanh for [-1, 1])."""
+
   image_shape: Sequence[int]
   hidden: Sequence[int] = (256, 512)
   activation: str = "relu"
@@ -48,6 +50,7 @@ class MLPDiscriminator(nn.Module):
   max over pieces), as the paper's MNIST discriminator; `dropout_rate` > 0 drops inputs
   to every layer while training (needs the "dropout" rng).
   """
+
   hidden: Sequence[int] = (512, 256)
   activation: str = "leaky_relu"
   maxout_pieces: int = 1
@@ -77,6 +80,7 @@ class DCGANGenerator(nn.Module):
   the size, so H and W must be divisible by 2**len(channels). The output layer has no
   BatchNorm, as the paper prescribes.
   """
+
   image_shape: Sequence[int]
   channels: Sequence[int] = (128, 64)
   bn_momentum: float = 0.9
@@ -86,26 +90,46 @@ class DCGANGenerator(nn.Module):
   def __call__(self, z, train: bool = True):
     h, w, c = self.image_shape
     n_up = len(self.channels)
-    if h % 2 ** n_up or w % 2 ** n_up:
+    if h % 2**n_up or w % 2**n_up:
       raise ValueError(f"generator output {h}x{w} is not divisible by 2**{n_up}")
-    bn = lambda name: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                                   dtype=self.dtype, name=name)
-    x = nn.Dense((h >> n_up) * (w >> n_up) * self.channels[0], kernel_init=DCGAN_INIT,
-                 dtype=self.dtype, name="project")(z)
+    bn = lambda name: nn.BatchNorm(
+      use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype, name=name
+    )
+    x = nn.Dense(
+      (h >> n_up) * (w >> n_up) * self.channels[0],
+      kernel_init=DCGAN_INIT,
+      dtype=self.dtype,
+      name="project",
+    )(z)
     x = x.reshape(z.shape[0], h >> n_up, w >> n_up, self.channels[0])
     x = nn.relu(bn("bn_project")(x))
     for i, ch in enumerate(self.channels[1:]):
-      x = ConvTransposeUp(ch, kernel_size=(4, 4), strides=(2, 2), padding="SAME",
-                          kernel_init=DCGAN_INIT, dtype=self.dtype, name=f"up_{i}")(x)
+      x = ConvTransposeUp(
+        ch,
+        kernel_size=(4, 4),
+        strides=(2, 2),
+        padding="SAME",
+        kernel_init=DCGAN_INIT,
+        dtype=self.dtype,
+        name=f"up_{i}",
+      )(x)
       x = nn.relu(bn(f"bn_{i}")(x))
-    x = ConvTransposeUp(c, kernel_size=(4, 4), strides=(2, 2), padding="SAME",
-                        kernel_init=DCGAN_INIT, dtype=self.dtype, name="out")(x)
+    x = ConvTransposeUp(
+      c,
+      kernel_size=(4, 4),
+      strides=(2, 2),
+      padding="SAME",
+      kernel_init=DCGAN_INIT,
+      dtype=self.dtype,
+      name="out",
+    )(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 
 class DCGANDiscriminator(nn.Module):
   """Image -> strided 4x4 convs with LeakyReLU 0.2, BatchNorm on all but the first ->
   flattened -> one logit (the paper's "single sigmoid output", as a logit)."""
+
   channels: Sequence[int] = (64, 128)
   bn_momentum: float = 0.9
   dtype: jnp.dtype = jnp.float32
@@ -113,12 +137,21 @@ class DCGANDiscriminator(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = True):
     for i, ch in enumerate(self.channels):
-      x = nn.Conv(ch, (4, 4), strides=(2, 2), padding="SAME", kernel_init=DCGAN_INIT,
-                  dtype=self.dtype, name=f"conv_{i}")(x)
+      x = nn.Conv(
+        ch,
+        (4, 4),
+        strides=(2, 2),
+        padding="SAME",
+        kernel_init=DCGAN_INIT,
+        dtype=self.dtype,
+        name=f"conv_{i}",
+      )(x)
       if i > 0:
-        x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
-                         dtype=self.dtype, name=f"bn_{i}")(x)
+        x = nn.BatchNorm(
+          use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype, name=f"bn_{i}"
+        )(x)
       x = nn.leaky_relu(x, 0.2)
     x = x.reshape(x.shape[0], -1)
-    return nn.Dense(1, kernel_init=DCGAN_INIT, dtype=self.dtype,
-                    name="out")(x)[:, 0].astype(jnp.float32)
+    return nn.Dense(1, kernel_init=DCGAN_INIT, dtype=self.dtype, name="out")(x)[:, 0].astype(
+      jnp.float32
+    )

@@ -13,7 +13,6 @@ in genjax/autoregressive.py drives: `init_cache`, `start_row` (work that needs t
 previous row) and `pixel_step` (the logits of one pixel from cached activations). They
 compute the same numbers as `__call__` at that position, for a fraction of the cost.
 """
-from typing import Optional
 
 import flax.linen as nn
 import jax
@@ -29,8 +28,17 @@ def channel_groups(features: int, num_colors: int, blocks: int = 1) -> np.ndarra
   return np.tile((np.arange(per) * num_colors) // per, blocks)
 
 
-def causal_mask(kh: int, kw: int, left: int, cin: int, cout: int, mask: str,
-                num_colors: int, in_blocks: int = 1, out_blocks: int = 1) -> np.ndarray:
+def causal_mask(
+  kh: int,
+  kw: int,
+  left: int,
+  cin: int,
+  cout: int,
+  mask: str,
+  num_colors: int,
+  in_blocks: int = 1,
+  out_blocks: int = 1,
+) -> np.ndarray:
   """[kh, kw, cin, cout] mask of a kernel whose last row holds the output position at
   column `left`: rows above are free, the last row is cut after the centre, and the
   centre is channel-masked ("A": strictly earlier groups, "B": also the same group).
@@ -38,7 +46,7 @@ def causal_mask(kh: int, kw: int, left: int, cin: int, cout: int, mask: str,
   m = np.ones((kh, kw, cin, cout), np.float32)
   if mask == "none":
     return m
-  m[kh - 1, left + 1:] = 0.0
+  m[kh - 1, left + 1 :] = 0.0
   gi = channel_groups(cin, num_colors, in_blocks)[:, None]
   go = channel_groups(cout, num_colors, out_blocks)[None, :]
   m[kh - 1, left] = (gi < go) if mask == "A" else (gi <= go)
@@ -49,6 +57,7 @@ class MaskedConv(nn.Module):
   """A convolution whose kernel holds only the causal rows: output (i, j) reads input
   rows i-kh+1..i and columns j-left..j-left+kw-1 (a k x k masked kernel's zero bottom
   half is never stored or multiplied)."""
+
   features: int
   kernel: tuple = (1, 1)
   left: int = 0
@@ -70,20 +79,32 @@ class MaskedConv(nn.Module):
     cin = x.shape[-1]
     kernel = self.param("kernel", nn.initializers.lecun_normal(), (kh, kw, cin, self.features))
     bias = self.param("bias", nn.initializers.zeros, (self.features,))
-    kernel = kernel * causal_mask(kh, kw, self.left, cin, self.features, self.mask,
-                                  self.num_colors, self.in_blocks, self.out_blocks)
+    kernel = kernel * causal_mask(
+      kh,
+      kw,
+      self.left,
+      cin,
+      self.features,
+      self.mask,
+      self.num_colors,
+      self.in_blocks,
+      self.out_blocks,
+    )
     if not valid:
       x = self.pad(x)
     y = jax.lax.conv_general_dilated(
-        x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), "VALID",
-        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+      x.astype(self.dtype),
+      kernel.astype(self.dtype),
+      (1, 1),
+      "VALID",
+      dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
     return (y + bias.astype(self.dtype)).astype(jnp.float32)
 
 
 def window(padded, i, j, kh: int, kw: int):
   """The [B, kh, kw, C] window of a padded map whose valid conv gives output (i, j)."""
-  return jax.lax.dynamic_slice(padded, (0, i, j, 0),
-                               (padded.shape[0], kh, kw, padded.shape[3]))
+  return jax.lax.dynamic_slice(padded, (0, i, j, 0), (padded.shape[0], kh, kw, padded.shape[3]))
 
 
 def row_slab(padded, i, kh: int):
@@ -93,12 +114,14 @@ def row_slab(padded, i, kh: int):
 
 def write_at(padded, value, i, j, conv: MaskedConv):
   """Stores value [B, 1, 1, C] at output position (i, j) of a map padded for `conv`."""
-  return jax.lax.dynamic_update_slice(padded, value.astype(padded.dtype),
-                                      (0, i + conv.kernel[0] - 1, j + conv.left, 0))
+  return jax.lax.dynamic_update_slice(
+    padded, value.astype(padded.dtype), (0, i + conv.kernel[0] - 1, j + conv.left, 0)
+  )
 
 
 class _Head(nn.Module):
   """ReLU, 1x1, ReLU, 1x1 to C x K logits (both mask B: per-pixel channel order)."""
+
   num_colors: int
   out_per_color: int
   hidden: int
@@ -116,10 +139,11 @@ class PixelCNN(nn.Module):
   """A k0 x k0 mask-A convolution, residual blocks (1x1, k x k mask B, 1x1, as the
   paper's Figure 5), and a two-layer 1x1 head. Has the paper's blind spot: a pixel does
   not see the region up and to the right beyond the kernel's diagonal."""
+
   num_colors: int = 1
   out_per_color: int = 1
-  hidden: int = 32           # h; the residual stream has 2h channels
-  num_layers: int = 5        # residual blocks
+  hidden: int = 32  # h; the residual stream has 2h channels
+  num_layers: int = 5  # residual blocks
   kernel: int = 3
   first_kernel: int = 7
   head_hidden: int = 64
@@ -130,8 +154,9 @@ class PixelCNN(nn.Module):
     kw = dict(num_colors=nc, dtype=self.dtype)
     self.conv_in = MaskedConv(2 * h, (k0 // 2 + 1, k0), k0 // 2, "A", **kw)
     self.down = [MaskedConv(h, **kw) for _ in range(self.num_layers)]
-    self.spatial = [MaskedConv(h, (k // 2 + 1, k), k // 2, "B", **kw)
-                    for _ in range(self.num_layers)]
+    self.spatial = [
+      MaskedConv(h, (k // 2 + 1, k), k // 2, "B", **kw) for _ in range(self.num_layers)
+    ]
     self.up = [MaskedConv(2 * h, **kw) for _ in range(self.num_layers)]
     self.head = _Head(nc, self.out_per_color, self.head_hidden, self.dtype)
 
@@ -149,8 +174,9 @@ class PixelCNN(nn.Module):
   def init_cache(self, x, label=None):
     del label
     b, hh, ww, _ = x.shape
-    return [jnp.zeros((b, hh + s.kernel[0] - 1, ww + s.kernel[1] - 1, self.hidden))
-            for s in self.spatial]
+    return [
+      jnp.zeros((b, hh + s.kernel[0] - 1, ww + s.kernel[1] - 1, self.hidden)) for s in self.spatial
+    ]
 
   def start_row(self, cache, x, i, label=None):
     del x, i, label
@@ -184,6 +210,7 @@ class GatedPixelCNN(nn.Module):
   """Vertical and horizontal stacks without the blind spot, gated tanh * sigmoid units,
   optional class conditioning (a learned bias per class in every gate, the paper's
   h-dependent term for one-hot h)."""
+
   num_colors: int = 1
   out_per_color: int = 1
   hidden: int = 32
@@ -191,7 +218,7 @@ class GatedPixelCNN(nn.Module):
   kernel: int = 3
   first_kernel: int = 7
   head_hidden: int = 64
-  num_classes: int = 0       # 0: unconditional
+  num_classes: int = 0  # 0: unconditional
   dtype: jnp.dtype = jnp.float32
 
   def setup(self):
@@ -199,10 +226,13 @@ class GatedPixelCNN(nn.Module):
     kw = dict(num_colors=nc, dtype=self.dtype)
     ks = [k0] + [k] * (self.num_layers - 1)
     # The vertical kernel includes row i; shift_down makes that row i-1 before use.
-    self.vconv = [MaskedConv(2 * h, (q // 2 + 1, q), q // 2, "none", out_blocks=2, **kw)
-                  for q in ks]
-    self.hconv = [MaskedConv(2 * h, (1, q // 2 + 1), q // 2, "A" if n == 0 else "B",
-                             out_blocks=2, **kw) for n, q in enumerate(ks)]
+    self.vconv = [
+      MaskedConv(2 * h, (q // 2 + 1, q), q // 2, "none", out_blocks=2, **kw) for q in ks
+    ]
+    self.hconv = [
+      MaskedConv(2 * h, (1, q // 2 + 1), q // 2, "A" if n == 0 else "B", out_blocks=2, **kw)
+      for n, q in enumerate(ks)
+    ]
     self.v2h = [MaskedConv(2 * h, mask="none", out_blocks=2, **kw) for _ in ks]
     self.hres = [MaskedConv(h, **kw) for _ in ks]
     if self.num_classes:
@@ -236,14 +266,16 @@ class GatedPixelCNN(nn.Module):
     b, hh, ww, _ = x.shape
     h, L = self.hidden, self.num_layers
     return {
-        # Inputs of vertical convs 1..L-1 (conv 0 reads the image), padded.
-        "v_in": [jnp.zeros((b, hh + c.kernel[0] - 1, ww + c.kernel[1] - 1, h))
-                 for c in self.vconv[1:]],
-        # Pre-activations of the row above, for v2h.
-        "vpre_above": [jnp.zeros((b, 1, ww, 2 * h)) for _ in range(L)],
-        # Inputs of horizontal convs 1..L-1, padded.
-        "h_in": [jnp.zeros((b, hh + c.kernel[0] - 1, ww + c.kernel[1] - 1, h))
-                 for c in self.hconv[1:]],
+      # Inputs of vertical convs 1..L-1 (conv 0 reads the image), padded.
+      "v_in": [
+        jnp.zeros((b, hh + c.kernel[0] - 1, ww + c.kernel[1] - 1, h)) for c in self.vconv[1:]
+      ],
+      # Pre-activations of the row above, for v2h.
+      "vpre_above": [jnp.zeros((b, 1, ww, 2 * h)) for _ in range(L)],
+      # Inputs of horizontal convs 1..L-1, padded.
+      "h_in": [
+        jnp.zeros((b, hh + c.kernel[0] - 1, ww + c.kernel[1] - 1, h)) for c in self.hconv[1:]
+      ],
     }
 
   def start_row(self, cache, x, i, label=None):
@@ -253,12 +285,13 @@ class GatedPixelCNN(nn.Module):
     for n in range(self.num_layers):
       cv, _ = self._cond(n, label)
       conv = self.vconv[n]
-      vpre = conv(row_slab(v_in, r, conv.kernel[0]), valid=True)      # [B, 1, W, 2h]
+      vpre = conv(row_slab(v_in, r, conv.kernel[0]), valid=True)  # [B, 1, W, 2h]
       cache["vpre_above"][n] = jnp.where(i > 0, vpre, 0.0)
       if n + 1 < self.num_layers:
         nxt = self.vconv[n + 1]
         cache["v_in"][n] = jax.lax.dynamic_update_slice(
-            cache["v_in"][n], _gate(vpre + cv), (0, r + nxt.kernel[0] - 1, nxt.left, 0))
+          cache["v_in"][n], _gate(vpre + cv), (0, r + nxt.kernel[0] - 1, nxt.left, 0)
+        )
         v_in = cache["v_in"][n]
     return cache
 

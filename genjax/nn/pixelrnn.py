@@ -20,6 +20,7 @@ the only connection inside a pixel is the mask-B input-to-state convolution, so 
 c of a pixel depends on channels < c of that pixel only (checked by the tests for 3
 channels).
 """
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,7 @@ def skew(x):
   """[B, H, W, C] -> [B, H, W + H - 1, C], row i shifted right by i (zeros elsewhere)."""
   b, hh, ww, c = x.shape
   flat = jnp.pad(x, ((0, 0), (0, 0), (0, hh), (0, 0))).reshape(b, hh * (ww + hh), c)
-  return flat[:, :hh * (ww + hh - 1)].reshape(b, hh, ww + hh - 1, c)
+  return flat[:, : hh * (ww + hh - 1)].reshape(b, hh, ww + hh - 1, c)
 
 
 def unskew(x, width: int):
@@ -65,16 +66,13 @@ class _PixelRNN(nn.Module):
 
   def _common_setup(self):
     nc, h, k0 = self.num_colors, self.hidden, self.first_kernel
-    self.conv_in = MaskedConv(h, (k0 // 2 + 1, k0), k0 // 2, "A", num_colors=nc,
-                              dtype=self.dtype)
-    self.res = [MaskedConv(h, num_colors=nc, dtype=self.dtype)
-                for _ in range(self.num_layers)]
+    self.conv_in = MaskedConv(h, (k0 // 2 + 1, k0), k0 // 2, "A", num_colors=nc, dtype=self.dtype)
+    self.res = [MaskedConv(h, num_colors=nc, dtype=self.dtype) for _ in range(self.num_layers)]
     self.head = _Head(nc, self.out_per_color, self.head_hidden, self.dtype)
 
   def _state_kernel(self, name):
     h = self.hidden
-    return self.param(name, nn.initializers.lecun_normal(in_axis=-2, out_axis=-1),
-                      (h, 4 * h))
+    return self.param(name, nn.initializers.lecun_normal(in_axis=-2, out_axis=-1), (h, 4 * h))
 
 
 class RowLSTM(_PixelRNN):
@@ -83,17 +81,21 @@ class RowLSTM(_PixelRNN):
   def setup(self):
     self._common_setup()
     nc, h = self.num_colors, self.hidden
-    self.i2s = [MaskedConv(4 * h, (1, 2), 1, "B", num_colors=nc, out_blocks=4,
-                           dtype=self.dtype) for _ in range(self.num_layers)]
-    self.s2s = [self.param(f"s2s_{n}", nn.initializers.lecun_normal(in_axis=-2, out_axis=-1),
-                           (3, h, 4 * h)) for n in range(self.num_layers)]
+    self.i2s = [
+      MaskedConv(4 * h, (1, 2), 1, "B", num_colors=nc, out_blocks=4, dtype=self.dtype)
+      for _ in range(self.num_layers)
+    ]
+    self.s2s = [
+      self.param(f"s2s_{n}", nn.initializers.lecun_normal(in_axis=-2, out_axis=-1), (3, h, 4 * h))
+      for n in range(self.num_layers)
+    ]
 
   def __call__(self, x, label=None):
     del label
     r = self.conv_in(x)
     b, _, w, h = r.shape
     for n in range(self.num_layers):
-      pre = jnp.moveaxis(self.i2s[n](r), 1, 0)          # [H, B, W, 4h]
+      pre = jnp.moveaxis(self.i2s[n](r), 1, 0)  # [H, B, W, 4h]
       kernel = self.s2s[n]
 
       def step(carry, pre_row, kernel=kernel):
@@ -116,7 +118,7 @@ class RowLSTM(_PixelRNN):
   def _row(self, states, x, i):
     """(logits of row i [B, W, C, K], states after row i) from the states of row i-1."""
     conv = self.conv_in
-    r = conv(row_slab(conv.pad(x), i, conv.kernel[0]), valid=True)   # [B, 1, W, h]
+    r = conv(row_slab(conv.pad(x), i, conv.kernel[0]), valid=True)  # [B, 1, W, h]
     new = []
     for n in range(self.num_layers):
       hs, cs = states[n]
@@ -155,8 +157,8 @@ class DiagonalBiLSTM(_PixelRNN):
   def _direction(self, pre, up, left):
     """Left-to-right diagonal LSTM over input-to-state pre-activations [B, H, W, 4h]."""
     b, hh, ww, _ = pre.shape
-    sk = jnp.moveaxis(skew(pre), 2, 0)                                 # [T, B, H, 4h]
-    inside = jnp.moveaxis(skew(jnp.ones((1, hh, ww, 1))), 2, 0)        # [T, 1, H, 1]
+    sk = jnp.moveaxis(skew(pre), 2, 0)  # [T, B, H, 4h]
+    inside = jnp.moveaxis(skew(jnp.ones((1, hh, ww, 1))), 2, 0)  # [T, 1, H, 1]
 
     def step(carry, inp):
       hs, cs = carry
@@ -187,17 +189,23 @@ class DiagonalBiLSTM(_PixelRNN):
     b, _, ww, _ = x.shape
     row = lambda c: jnp.zeros((b, ww, c))
     h, L = self.hidden, self.num_layers
-    return {"l_above": [(row(h), row(h)) for _ in range(L)],   # (h, c) of row i-1
-            "l_row": [(row(h), row(h)) for _ in range(L)],     # (h, c) of row i so far
-            "r_above": [(row(h), row(h)) for _ in range(L)],   # right-to-left, row i-1
-            "inputs": [row(h) for _ in range(L)]}              # layer inputs of row i
+    return {
+      "l_above": [(row(h), row(h)) for _ in range(L)],  # (h, c) of row i-1
+      "l_row": [(row(h), row(h)) for _ in range(L)],  # (h, c) of row i so far
+      "r_above": [(row(h), row(h)) for _ in range(L)],  # right-to-left, row i-1
+      "inputs": [row(h) for _ in range(L)],
+    }  # layer inputs of row i
 
   def start_row(self, cache, x, i, label=None):
     del x, label
-    new = {"l_above": cache["l_row"], "l_row": cache["l_row"],
-           "inputs": cache["inputs"], "r_above": []}
+    new = {
+      "l_above": cache["l_row"],
+      "l_row": cache["l_row"],
+      "inputs": cache["inputs"],
+      "r_above": [],
+    }
     for n in range(self.num_layers):
-      pre = self.i2s_r[n](cache["inputs"][n][:, None])[:, 0]           # [B, W, 4h]
+      pre = self.i2s_r[n](cache["inputs"][n][:, None])[:, 0]  # [B, W, 4h]
       up, left = self.up_r[n], self.left_r[n]
       above_h, _ = cache["r_above"][n]
 
@@ -215,7 +223,7 @@ class DiagonalBiLSTM(_PixelRNN):
   def pixel_step(self, cache, x, i, j, label=None):
     del label
     conv = self.conv_in
-    r = conv(window(conv.pad(x), i, j, *conv.kernel), valid=True)[:, 0, 0]   # [B, h]
+    r = conv(window(conv.pad(x), i, j, *conv.kernel), valid=True)[:, 0, 0]  # [B, h]
     at = lambda a, k: jax.lax.dynamic_index_in_dim(a, k, axis=1, keepdims=False)
     cache = dict(cache, l_row=list(cache["l_row"]), inputs=list(cache["inputs"]))
     for n in range(self.num_layers):
@@ -225,10 +233,13 @@ class DiagonalBiLSTM(_PixelRNN):
       h_left = jnp.where(first, 0.0, at(row_h, jnp.maximum(j - 1, 0)))
       c_left = jnp.where(first, 0.0, at(row_c, jnp.maximum(j - 1, 0)))
       pre = self.i2s_l[n](r[:, None, None])[:, 0, 0]
-      hs, cs = lstm_cell(pre + at(cache["l_above"][n][0], j) @ self.up_l[n]
-                         + h_left @ self.left_l[n], c_left)
-      cache["l_row"][n] = (jax.lax.dynamic_update_index_in_dim(row_h, hs, j, 1),
-                           jax.lax.dynamic_update_index_in_dim(row_c, cs, j, 1))
+      hs, cs = lstm_cell(
+        pre + at(cache["l_above"][n][0], j) @ self.up_l[n] + h_left @ self.left_l[n], c_left
+      )
+      cache["l_row"][n] = (
+        jax.lax.dynamic_update_index_in_dim(row_h, hs, j, 1),
+        jax.lax.dynamic_update_index_in_dim(row_c, cs, j, 1),
+      )
       out = hs + at(cache["r_above"][n][0], j)
       r = r + self.res[n](out[:, None, None])[:, 0, 0]
     return self.head(r[:, None, None])[:, 0, 0], cache

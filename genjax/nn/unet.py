@@ -5,6 +5,7 @@ resolutions, dropout, nearest-neighbour ×2 + 3×3 conv upsampling. Architecture
 Output layers of each residual branch, of attention and of the whole network start at
 zero (the paper's code scales them by 1e-10), so every block starts as the identity.
 """
+
 import math
 from typing import Sequence
 
@@ -36,7 +37,9 @@ class ResBlock(nn.Module):
     conv = lambda ch, k, init=_init: nn.Conv(ch, (k, k), dtype=self.dtype, kernel_init=init)
     h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(x))
     h = conv(self.out_ch, 3)(h)
-    h = h + nn.Dense(self.out_ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))[:, None, None]
+    h = (
+      h + nn.Dense(self.out_ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))[:, None, None]
+    )
     h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(h))
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
     h = conv(self.out_ch, 3, _zeros)(h)
@@ -47,6 +50,7 @@ class ResBlock(nn.Module):
 
 class AttnBlock(nn.Module):
   """Single-head self-attention over all H·W positions, residual."""
+
   groups: int
   dtype: jnp.dtype = jnp.float32
 
@@ -63,6 +67,7 @@ class AttnBlock(nn.Module):
 
 class UNet(nn.Module):
   """ε_θ(x_t, t): images [B, H, W, C] in model space and integer t [B] -> [B, H, W, C]."""
+
   ch: int = 128
   ch_mult: Sequence[int] = (1, 2, 2, 2)
   num_res_blocks: int = 2
@@ -89,8 +94,11 @@ class UNet(nn.Module):
           h = AttnBlock(**kw)(h)
         hs.append(h)
       if level != len(self.ch_mult) - 1:
-        hs.append(nn.Conv(hs[-1].shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype,
-                          kernel_init=_init)(hs[-1]))
+        hs.append(
+          nn.Conv(hs[-1].shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype, kernel_init=_init)(
+            hs[-1]
+          )
+        )
 
     h = hs[-1]
     h = ResBlock(h.shape[-1], self.dropout, **kw)(h, temb, train)
@@ -100,7 +108,8 @@ class UNet(nn.Module):
     for level, mult in reversed(list(enumerate(self.ch_mult))):
       for _ in range(self.num_res_blocks + 1):
         h = ResBlock(self.ch * mult, self.dropout, **kw)(
-            jnp.concatenate([h, hs.pop()], axis=-1), temb, train)
+          jnp.concatenate([h, hs.pop()], axis=-1), temb, train
+        )
         if h.shape[1] in self.attn_resolutions:
           h = AttnBlock(**kw)(h)
       if level != 0:

@@ -32,12 +32,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import flax.linen as nn
-import jax
-import jax.numpy as jnp
-import numpy as np
 from flax.linen import dtypes as flax_dtypes
 from flax.linen import initializers
+import jax
 from jax import lax
+import jax.numpy as jnp
+import numpy as np
 
 Array = jax.Array
 PaddingLike = str | int | Sequence[int | tuple[int, int]]
@@ -109,9 +109,7 @@ def _canonical_padding(padding: PaddingLike, rank: int) -> str | list[tuple[int,
   """Flax's padding forms: 'SAME' | 'VALID' | int | [int | (lo, hi)] * rank."""
   if isinstance(padding, str):
     if padding not in ("SAME", "VALID"):
-      raise ValueError(
-        f"padding {padding!r} is not supported (only 'SAME', 'VALID' and explicit)"
-      )
+      raise ValueError(f"padding {padding!r} is not supported (only 'SAME', 'VALID' and explicit)")
     return padding
   if isinstance(padding, int):
     return [(padding, padding)] * rank

@@ -1,5 +1,6 @@
 """The VAE's networks: a Gaussian encoder q(z|x) and a decoder p(x|z) (architecture only;
 the ELBO lives in experiments/vae.py)."""
+
 from typing import Sequence
 
 import flax.linen as nn
@@ -16,10 +17,11 @@ class VAE(nn.Module):
   1 (Bernoulli logits), 2 (Gaussian mean and log-variance) or the K parameters of an
   8-bit sub-pixel distribution (genjax/subpixel.py).
   """
+
   image_shape: Sequence[int]
   latent_dim: int = 2
-  backbone: str = "mlp"              # "mlp" (the paper's) or "conv"
-  hidden: Sequence[int] = (500,)     # MLP widths, encoder order; the decoder mirrors them
+  backbone: str = "mlp"  # "mlp" (the paper's) or "conv"
+  hidden: Sequence[int] = (500,)  # MLP widths, encoder order; the decoder mirrors them
   channels: Sequence[int] = (32, 64)  # conv widths, encoder order; the decoder mirrors them
   activation: str = "tanh"
   out_params: int = 1
@@ -30,12 +32,14 @@ class VAE(nn.Module):
     out_c = c * self.out_params
     if self.backbone == "mlp":
       self.enc_trunk = MLP(tuple(self.hidden), self.activation, self.dtype)
-      self.dec_net = MLP(tuple(reversed(self.hidden)) + (h * w * out_c,), self.activation,
-                         self.dtype)
+      self.dec_net = MLP(
+        tuple(reversed(self.hidden)) + (h * w * out_c,), self.activation, self.dtype
+      )
     elif self.backbone == "conv":
       self.enc_trunk = ConvEncoder(tuple(self.channels), self.activation, self.dtype)
-      self.dec_net = ConvDecoder((h, w, out_c), tuple(reversed(self.channels)),
-                                 self.activation, self.dtype)
+      self.dec_net = ConvDecoder(
+        (h, w, out_c), tuple(reversed(self.channels)), self.activation, self.dtype
+      )
     else:
       raise ValueError(f"unknown VAE backbone {self.backbone!r}")
     # Both heads are linear: the mean and log-variance of q(z|x) are unconstrained.

@@ -5,6 +5,7 @@ Pre-norm blocks (LayerNorm eps 1e-6), Xavier-uniform linear layers and fixed 2-D
 position embeddings, as MAE's reference code. There is no class token: the paper reports
 that average pooling of the tokens works as well, and features are that average here.
 """
+
 from typing import Any
 
 import flax.linen as nn
@@ -29,6 +30,7 @@ class MlpBlock(nn.Module):
 
 class TransformerBlock(nn.Module):
   """x + MHSA(LN(x)), then x + MLP(LN(x))."""
+
   num_heads: int
   mlp_ratio: float = 4.0
   dtype: Any = jnp.float32
@@ -36,8 +38,9 @@ class TransformerBlock(nn.Module):
   @nn.compact
   def __call__(self, x):
     y = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype)(x)
-    y = nn.MultiHeadDotProductAttention(num_heads=self.num_heads, kernel_init=_dense_init,
-                                        dtype=self.dtype)(y)
+    y = nn.MultiHeadDotProductAttention(
+      num_heads=self.num_heads, kernel_init=_dense_init, dtype=self.dtype
+    )(y)
     x = x + y
     y = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype)(x)
     return x + MlpBlock(int(x.shape[-1] * self.mlp_ratio), dtype=self.dtype)(y)
@@ -45,6 +48,7 @@ class TransformerBlock(nn.Module):
 
 class Transformer(nn.Module):
   """`depth` blocks and a final LayerNorm."""
+
   depth: int
   num_heads: int
   mlp_ratio: float = 4.0
@@ -65,6 +69,7 @@ class MAE(nn.Module):
   `decode(latent, ids_restore)` appends mask tokens, unshuffles to patch order, adds
   the decoder's positions and predicts every patch's pixels [B, N, p*p*C].
   """
+
   image_shape: tuple
   patch_size: int
   width: int
@@ -85,12 +90,13 @@ class MAE(nn.Module):
     self.decoder_pos = jnp.asarray(P.sincos_2d(self.decoder_width, grid))[None]
     self.patch_embed = nn.Dense(self.width, kernel_init=_dense_init, dtype=self.dtype)
     self.encoder = Transformer(self.depth, self.num_heads, self.mlp_ratio, dtype=self.dtype)
-    self.decoder_embed = nn.Dense(self.decoder_width, kernel_init=_dense_init,
-                                  dtype=self.dtype)
-    self.mask_token = self.param("mask_token", nn.initializers.normal(0.02),
-                                 (1, 1, self.decoder_width))
-    self.decoder = Transformer(self.decoder_depth, self.decoder_heads, self.mlp_ratio,
-                               dtype=self.dtype)
+    self.decoder_embed = nn.Dense(self.decoder_width, kernel_init=_dense_init, dtype=self.dtype)
+    self.mask_token = self.param(
+      "mask_token", nn.initializers.normal(0.02), (1, 1, self.decoder_width)
+    )
+    self.decoder = Transformer(
+      self.decoder_depth, self.decoder_heads, self.mlp_ratio, dtype=self.dtype
+    )
     self.decoder_pred = nn.Dense(self.patch_dim, kernel_init=_dense_init, dtype=self.dtype)
 
   def encode(self, images, ids_keep=None):
@@ -121,6 +127,7 @@ class ViTClassifier(nn.Module):
   """An MAE encoder under a classification head, as the paper fine-tunes it: the mean of
   the encoder's tokens on the whole image, a LayerNorm (its `fc_norm`), a linear layer.
   Only the encoder's parameters are created; the decoder is never called."""
+
   mae: MAE
   num_classes: int = 10
 
@@ -130,5 +137,6 @@ class ViTClassifier(nn.Module):
     del train  # no dropout: the paper regularises fine-tuning by augmentation, not here
     feats = self.mae.features(images)
     logits = nn.Dense(self.num_classes, kernel_init=_dense_init, name="head")(
-        nn.LayerNorm(name="fc_norm")(feats))
+      nn.LayerNorm(name="fc_norm")(feats)
+    )
     return logits.astype(jnp.float32), feats

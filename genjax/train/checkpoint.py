@@ -4,17 +4,18 @@ A checkpoint holds two items: `state` (any pytree of arrays: parameters, optimis
 state, EMA, step) and `data` (the grain iterator's position), so a resumed run sees
 exactly the batches it would have seen.
 """
+
 import json
 import logging
 import os
 import shutil
 
+from etils import epath
 import grain
 import jax
+from jax.experimental import multihost_utils
 import numpy as np
 import orbax.checkpoint as ocp
-from etils import epath
-from jax.experimental import multihost_utils
 
 from genjax.errors import CheckpointError
 
@@ -38,10 +39,11 @@ class Checkpointer:
 
   def _open(self):
     options = ocp.CheckpointManagerOptions(
-        max_to_keep=self._max_to_keep, create=True,
-        enable_async_checkpointing=self._async)
-    return ocp.CheckpointManager(self.directory, options=options, item_names=_ITEMS,
-                                 item_handlers=_handlers())
+      max_to_keep=self._max_to_keep, create=True, enable_async_checkpointing=self._async
+    )
+    return ocp.CheckpointManager(
+      self.directory, options=options, item_names=_ITEMS, item_handlers=_handlers()
+    )
 
   def steps(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -50,9 +52,13 @@ class Checkpointer:
     return self._manager.latest_step()
 
   def save(self, step: int, state, data_iterator) -> None:
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        data=grain.checkpoint.CheckpointSave(data_iterator)), force=True)
+    self._manager.save(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(data_iterator)
+      ),
+      force=True,
+    )
 
   def wait(self) -> None:
     self._manager.wait_until_finished()
@@ -82,10 +88,15 @@ class Checkpointer:
       except (ValueError, FileNotFoundError, KeyError, OSError) as e:
         if step is not None:
           raise CheckpointError(
-              f"Checkpoint step {s} in {self.directory} cannot be read ({_short(e)}).") from e
-        logging.warning("Checkpoint step %d in %s is unreadable (%s); moving it to "
-                        "checkpoints_corrupt/ and trying the previous one.",
-                        s, self.directory, _short(e))
+            f"Checkpoint step {s} in {self.directory} cannot be read ({_short(e)})."
+          ) from e
+        logging.warning(
+          "Checkpoint step %d in %s is unreadable (%s); moving it to "
+          "checkpoints_corrupt/ and trying the previous one.",
+          s,
+          self.directory,
+          _short(e),
+        )
         self._quarantine(s)
         continue
       return s, restored["state"]
@@ -103,11 +114,14 @@ class Checkpointer:
     if saved_leaves != wanted_leaves:
       keys = sorted(set(saved_leaves) | set(wanted_leaves))
       k = next(k for k in keys if saved_leaves.get(k) != wanted_leaves.get(k))
-      where = (f" ({k}: saved {saved_leaves.get(k, 'absent')}, "
-               f"this config {wanted_leaves.get(k, 'absent')})")
+      where = (
+        f" ({k}: saved {saved_leaves.get(k, 'absent')}, "
+        f"this config {wanted_leaves.get(k, 'absent')})"
+      )
       raise CheckpointError(
-          f"The checkpoint at step {step} in {self.directory} was written by a different "
-          f"model or config{where}; use a new --workdir or the config it was trained with.")
+        f"The checkpoint at step {step} in {self.directory} was written by a different "
+        f"model or config{where}; use a new --workdir or the config it was trained with."
+      )
 
   def _quarantine(self, step: int) -> None:
     if jax.process_index() == 0:
@@ -170,14 +184,16 @@ def _restore_on_host(path: str):
   """
   # This process alone: Orbax's default restore is a barrier over every process, which a
   # process that failed before reaching it would leave the others waiting in.
-  alone = ocp.options.MultiprocessingOptions(primary_host=jax.process_index(),
-                                             active_processes={jax.process_index()})
+  alone = ocp.options.MultiprocessingOptions(
+    primary_host=jax.process_index(), active_processes={jax.process_index()}
+  )
   handler = ocp.PyTreeCheckpointHandler(multiprocessing_options=alone)
   tree = handler.metadata(epath.Path(path))
   tree = getattr(tree, "tree", tree)
   restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
   return ocp.Checkpointer(handler, multiprocessing_options=alone).restore(
-      path, args=ocp.args.PyTreeRestore(restore_args=restore_args))
+    path, args=ocp.args.PyTreeRestore(restore_args=restore_args)
+  )
 
 
 def graft(params, pretrained, what: str):
@@ -193,8 +209,9 @@ def graft(params, pretrained, what: str):
     if got is None or tuple(got.shape) != tuple(leaf.shape):
       have = "absent" if got is None else tuple(got.shape)
       raise CheckpointError(
-          f"The {what} does not fit this model: {'/'.join(name)} is {have} there and "
-          f"{tuple(leaf.shape)} here; use the architecture it was trained with.")
+        f"The {what} does not fit this model: {'/'.join(name)} is {have} there and "
+        f"{tuple(leaf.shape)} here; use the architecture it was trained with."
+      )
     return jax.numpy.asarray(got, leaf.dtype)
 
   return jax.tree_util.tree_map_with_path(take, params)

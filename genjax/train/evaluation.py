@@ -1,7 +1,8 @@
 """Evaluation over a whole split, and sample quality, for any family."""
-import numpy as np
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from genjax import data as gdata
 from genjax.train import mesh as mesh_lib
@@ -25,9 +26,15 @@ def evaluate_split(eval_fn, state, config, mesh, *, key, split: str) -> dict:
   """
   sums, count = {}, 0.0
   total = jax.jit(jnp.sum)
-  for i, local in enumerate(gdata.iterate_eval(
-      config.data, split, process_index=jax.process_index(),
-      process_count=jax.process_count(), seed=config.seed)):
+  for i, local in enumerate(
+    gdata.iterate_eval(
+      config.data,
+      split,
+      process_index=jax.process_index(),
+      process_count=jax.process_count(),
+      seed=config.seed,
+    )
+  ):
     batch = mesh_lib.global_batch(local, mesh)
     out = eval_fn(state, batch, jax.random.fold_in(key, i))
     mask = batch["mask"]

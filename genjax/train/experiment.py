@@ -3,6 +3,7 @@
 Every family hands the loop the same five things; nothing else about it is known to the
 loop. The state is any pytree (a TrainState, or a dict of them for a GAN).
 """
+
 import dataclasses
 from typing import Any, Callable, Optional
 
@@ -16,6 +17,7 @@ Metrics = dict
 @dataclasses.dataclass(frozen=True)
 class FigureContext:
   """What `figures` may use besides the state; built by launch.reproduce."""
+
   config: Any
   workdir: str
   figures_dir: str

@@ -1,4 +1,5 @@
 """The one training loop: every family trains, evaluates, samples and resumes through it."""
+
 import os
 from typing import Callable, Optional
 
@@ -31,8 +32,9 @@ def make_step_fn(experiment: Experiment, mesh, key):
   def train_step(state, batch, step):
     return experiment.train_step(state, batch, jax.random.fold_in(key, step))
 
-  return jax.jit(train_step, in_shardings=(repl, sharded, repl),
-                 out_shardings=(repl, repl), donate_argnums=0)
+  return jax.jit(
+    train_step, in_shardings=(repl, sharded, repl), out_shardings=(repl, repl), donate_argnums=0
+  )
 
 
 def _keys(seed: int):
@@ -51,8 +53,9 @@ def restore_latest(experiment: Experiment, config, workdir: str, mesh=None):
   return restored
 
 
-def evaluate_checkpoint(experiment: Experiment, config, workdir: str, *, feature_net=None,
-                        names=None):
+def evaluate_checkpoint(
+  experiment: Experiment, config, workdir: str, *, feature_net=None, names=None
+):
   """(step, metrics) of config.evals (or those `names`) on workdir's newest checkpoint:
   the loop's evaluators, their code path and keys, run on a finished workdir."""
   mesh = mesh_lib.make_mesh()
@@ -60,9 +63,15 @@ def evaluate_checkpoint(experiment: Experiment, config, workdir: str, *, feature
   if restored is None:
     raise ConfigError(f"{workdir} holds no checkpoint to evaluate.")
   step, state = restored
-  evaluators = evaluators_lib.from_config(evaluators_lib.EvalContext(
-      experiment=experiment, config=config, mesh=mesh, key=_keys(config.seed)["eval"],
-      feature_net=feature_net))
+  evaluators = evaluators_lib.from_config(
+    evaluators_lib.EvalContext(
+      experiment=experiment,
+      config=config,
+      mesh=mesh,
+      key=_keys(config.seed)["eval"],
+      feature_net=feature_net,
+    )
+  )
   if names is not None:
     evaluators = [e for e in evaluators if e.name in names]
   return step, evaluators_lib.run_all(evaluators, state)
@@ -91,16 +100,25 @@ def _check_finite(step: int, metrics: dict, ckpt: Checkpointer) -> None:
   if bad:
     k, v = next(iter(bad.items()))
     last = ckpt.latest_step()
-    kept = (f"the last good checkpoint (step {last}) is kept in {ckpt.directory}"
-            if last is not None else "no checkpoint had been written yet")
+    kept = (
+      f"the last good checkpoint (step {last}) is kept in {ckpt.directory}"
+      if last is not None
+      else "no checkpoint had been written yet"
+    )
     raise TrainingDiverged(
-        f"{k} became {v} by step {step}, so training stopped; {kept}. Lower "
-        f"optim.learning_rate or set optim.grad_clip_norm.")
+      f"{k} became {v} by step {step}, so training stopped; {kept}. Lower "
+      f"optim.learning_rate or set optim.grad_clip_norm."
+    )
 
 
-def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
-                       feature_net=None,
-                       should_stop: Optional[Callable[[int], bool]] = None) -> dict:
+def train_and_evaluate(
+  experiment: Experiment,
+  config,
+  workdir: str,
+  *,
+  feature_net=None,
+  should_stop: Optional[Callable[[int], bool]] = None,
+) -> dict:
   """Trains `experiment` to config.train.num_steps, resuming from workdir if it can.
 
   `should_stop(step)` lets a caller (a SIGTERM handler, a test) end the run early; the
@@ -119,8 +137,11 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
   repl = mesh_lib.replicated(mesh)
 
   train_iter = gdata.make_train_iterator(
-      config.data, seed=config.seed, process_index=jax.process_index(),
-      process_count=jax.process_count())
+    config.data,
+    seed=config.seed,
+    process_index=jax.process_index(),
+    process_count=jax.process_count(),
+  )
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=tc.keep_checkpoints)
   restored = ckpt.restore(abstract_state(experiment, keys["init"], mesh), train_iter)
   if restored is None:
@@ -133,16 +154,20 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
     _write_config(config, workdir, step)
 
   step_fn = make_step_fn(experiment, mesh, keys["train"])
-  evaluators = evaluators_lib.from_config(evaluators_lib.EvalContext(
-      experiment=experiment, config=config, mesh=mesh, key=keys["eval"],
-      feature_net=feature_net))
-  sample_fn = (jax.jit(experiment.sample, static_argnums=2, out_shardings=repl)
-               if experiment.sample else None)
+  evaluators = evaluators_lib.from_config(
+    evaluators_lib.EvalContext(
+      experiment=experiment, config=config, mesh=mesh, key=keys["eval"], feature_net=feature_net
+    )
+  )
+  sample_fn = (
+    jax.jit(experiment.sample, static_argnums=2, out_shardings=repl) if experiment.sample else None
+  )
   # XLA:CPU's collectives deadlock when emulated devices outnumber cores unless every
   # step is waited on (8 emulated devices on 2 cores: a rendezvous timeout, SIGABRT
   # after about 60 s, on jax 0.10.2).
-  block_each_step = (jax.default_backend() == "cpu"
-                     and jax.local_device_count() > (os.cpu_count() or 1))
+  block_each_step = jax.default_backend() == "cpu" and jax.local_device_count() > (
+    os.cpu_count() or 1
+  )
 
   # A resumed run rewrites what the interrupted one logged after this checkpoint, so
   # every step's metrics are in the record exactly once.
@@ -186,17 +211,20 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
         writer.scalars(step, means)
         progress.print(step, means)
         progress.restart_clock(step)
-      due = [e for e in evaluators
-             if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
+      due = [e for e in evaluators if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
       if due:
         last_eval = evaluators_lib.run_all(due, state)
         writer.scalars(step, last_eval)
         progress.print(step, last_eval, timing=False)
         progress.restart_clock(step)
-      if sample_fn is not None and tc.sample_every and (
-          step % tc.sample_every == 0 or step == tc.num_steps):
-        images = np.asarray(sample_fn(state, jax.random.fold_in(keys["sample"], step),
-                                      config.sample.num))
+      if (
+        sample_fn is not None
+        and tc.sample_every
+        and (step % tc.sample_every == 0 or step == tc.num_steps)
+      ):
+        images = np.asarray(
+          sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
+        )
         if lead:
           viz.save_samples(os.path.join(workdir, "samples"), step, images)
           writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
@@ -212,4 +240,3 @@ def train_and_evaluate(experiment: Experiment, config, workdir: str, *,
     ckpt.close()
     writer.close()
   return last_eval
-

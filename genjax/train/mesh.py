@@ -1,7 +1,9 @@
 """One data-parallel mesh over every device of every process."""
+
 import jax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from genjax.errors import ConfigError
 

@@ -6,9 +6,10 @@ file, and a user error raised on one process alone leaves the others waiting in 
 collective until gloo or NCCL times out with a traceback. These helpers make both
 collective: process 0 decides, and an error anywhere is the same error everywhere.
 """
+
 import jax
-import numpy as np
 from jax.experimental import multihost_utils
+import numpy as np
 
 from genjax.errors import GenjaxError
 
@@ -47,9 +48,11 @@ def on_every_process(fn, what: str):
   except GenjaxError as e:
     message, failure = str(e), e
   except Exception as e:  # pylint: disable=broad-except
-    message = (f"Process {jax.process_index()} failed while {what} "
-               f"({type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}); "
-               f"its own output has the traceback.")
+    message = (
+      f"Process {jax.process_index()} failed while {what} "
+      f"({type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}); "
+      f"its own output has the traceback."
+    )
     failure = e
   rows = multihost_utils.process_allgather(_encode(message))
   messages = [_decode(r) for r in np.asarray(rows).reshape(-1, _MESSAGE_BYTES)]

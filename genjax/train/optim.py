@@ -1,4 +1,5 @@
 """Optimisers and learning-rate schedules from the `optim` config section."""
+
 import optax
 
 from genjax import config_checks
@@ -17,8 +18,7 @@ def check(cfg, section: str = "optim") -> None:
   if cfg.name not in _OPTIMIZERS:
     raise ConfigError(f"{section}.name must be one of {_OPTIMIZERS}, not {cfg.name!r}.")
   if cfg.schedule not in _SCHEDULES:
-    raise ConfigError(f"{section}.schedule must be one of {_SCHEDULES}, "
-                      f"not {cfg.schedule!r}.")
+    raise ConfigError(f"{section}.schedule must be one of {_SCHEDULES}, not {cfg.schedule!r}.")
   config_checks.real(f"{section}.learning_rate", cfg.learning_rate, 0)
   config_checks.integer(f"{section}.warmup_steps", cfg.warmup_steps, 0)
   for name in ("grad_clip_norm", "weight_decay", "eps", "initial_accumulator_value"):
@@ -27,8 +27,9 @@ def check(cfg, section: str = "optim") -> None:
   for name in ("b1", "b2", "momentum"):
     config_checks.real(f"{section}.{name}", cfg[name], 0, 1, high_open=True)
   if cfg.name != "adamw" and cfg.weight_decay > 0:
-    raise ConfigError(f"{section}.weight_decay is only used by {section}.name='adamw'; "
-                      "set it to 0.0.")
+    raise ConfigError(
+      f"{section}.weight_decay is only used by {section}.name='adamw'; set it to 0.0."
+    )
 
 
 def make_schedule(cfg, num_steps: int) -> optax.Schedule:
@@ -45,8 +46,8 @@ def make_schedule(cfg, num_steps: int) -> optax.Schedule:
     # CycleGAN's schedule: constant for the first half, then linearly to zero.
     half = decay_steps // 2
     main = optax.join_schedules(
-        [optax.constant_schedule(lr), optax.linear_schedule(lr, 0.0, decay_steps - half)],
-        [half])
+      [optax.constant_schedule(lr), optax.linear_schedule(lr, 0.0, decay_steps - half)], [half]
+    )
   else:
     raise ConfigError(f"optim.schedule must be one of {_SCHEDULES}, not {cfg.schedule!r}.")
   if warmup <= 0:
@@ -54,8 +55,7 @@ def make_schedule(cfg, num_steps: int) -> optax.Schedule:
   return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
 
 
-def make_optimizer(cfg, num_steps: int,
-                   section: str = "optim") -> optax.GradientTransformation:
+def make_optimizer(cfg, num_steps: int, section: str = "optim") -> optax.GradientTransformation:
   check(cfg, section)
   schedule = make_schedule(cfg, num_steps)
   if cfg.name == "adam":
@@ -63,8 +63,9 @@ def make_optimizer(cfg, num_steps: int,
   elif cfg.name == "adamw":
     opt = optax.adamw(schedule, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps, weight_decay=cfg.weight_decay)
   elif cfg.name == "adagrad":
-    opt = optax.adagrad(schedule, initial_accumulator_value=cfg.initial_accumulator_value,
-                        eps=cfg.eps)
+    opt = optax.adagrad(
+      schedule, initial_accumulator_value=cfg.initial_accumulator_value, eps=cfg.eps
+    )
   elif cfg.name == "sgd":
     opt = optax.sgd(schedule, momentum=cfg.momentum or None)
   elif cfg.name == "rmsprop":

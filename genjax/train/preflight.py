@@ -7,6 +7,7 @@ reads a record: a catalog dataset that is not prepared is refused at once (as th
 pipeline would refuse it), unless data.download lets the pipeline fetch it later, when
 its split checks are left to the pipeline.
 """
+
 import math
 import os
 
@@ -52,8 +53,7 @@ def _check_scalars(config) -> None:
     if section in config:
       optim.check(config[section], section)
       # A rate of 0 trains nothing: never what a run means (tests freeze a network so).
-      checks.real(f"{section}.learning_rate", config[section].learning_rate, 0,
-                  low_open=True)
+      checks.real(f"{section}.learning_rate", config[section].learning_rate, 0, low_open=True)
   checks.integer("sample.num", config.sample.num, 1)
   checks.integer("sample.batch_size", config.sample.batch_size, 1)
   checks.integer("eval.fd_num_samples", config.eval.fd_num_samples, 0)
@@ -65,8 +65,7 @@ def _check_evals(config) -> None:
   for name, entry in dict(config.get("evals", {}).items()).items():
     kind = entry.get("type", name)
     if kind not in evaluators_lib.types():
-      raise ConfigError(f"evals.{name}.type must be one of {evaluators_lib.types()}, "
-                        f"not {kind!r}.")
+      raise ConfigError(f"evals.{name}.type must be one of {evaluators_lib.types()}, not {kind!r}.")
     checks.integer(f"evals.{name}.every", entry.get("every", 0))
     for option in ("batch", "repeats"):
       if option in entry:
@@ -75,8 +74,9 @@ def _check_evals(config) -> None:
     if "k" in entry:
       high = n - 1 if kind == "sample_quality" and n > 1 else None
       checks.integer(f"evals.{name}.k", entry["k"], 1, high)
-  if 0 < n < 2 and any(e.get("type", k) == "sample_quality"
-                       for k, e in dict(config.get("evals", {}).items()).items()):
+  if 0 < n < 2 and any(
+    e.get("type", k) == "sample_quality" for k, e in dict(config.get("evals", {}).items()).items()
+  ):
     raise ConfigError(f"eval.fd_num_samples must be 0 (off) or at least 2, not {n}.")
 
 
@@ -89,8 +89,10 @@ def _size(field: str, spec_text: str, spec: gdata.DataSpec) -> int | None:
     return None
   missing = sorted(names - set(known) - {"all"})
   if missing:
-    raise ConfigError(f"{field}={spec_text!r} names split {missing[0]!r}, which dataset "
-                      f"'{spec.name}' does not have (its splits: {', '.join(known)}).")
+    raise ConfigError(
+      f"{field}={spec_text!r} names split {missing[0]!r}, which dataset "
+      f"'{spec.name}' does not have (its splits: {', '.join(known)})."
+    )
   return gdata.num_records(spec_text, known, field)
 
 
@@ -107,8 +109,10 @@ def _check_splits(config, spec: gdata.DataSpec) -> None:
     if n == 0:
       raise ConfigError(f"{field}={split!r} holds no examples of '{spec.name}'.")
     if n is not None and d.batch_size > n:
-      raise ConfigError(f"data.batch_size={d.batch_size} is larger than the {n} examples "
-                        f"of split {split!r} of '{spec.name}' ({field}); use at most {n}.")
+      raise ConfigError(
+        f"data.batch_size={d.batch_size} is larger than the {n} examples "
+        f"of split {split!r} of '{spec.name}' ({field}); use at most {n}."
+      )
   eval_sizes = [_size("eval.split", s, spec) for s in config.eval.split.split(gdata.PAIR_SEP)]
   if None in eval_sizes:
     return
@@ -117,9 +121,11 @@ def _check_splits(config, spec: gdata.DataSpec) -> None:
   devices = jax.device_count()
   useful = max(1, math.ceil(max(eval_sizes) / devices)) * devices
   if d.eval_batch_size > useful:
-    raise ConfigError(f"data.eval_batch_size={d.eval_batch_size} is larger than the "
-                      f"{max(eval_sizes)} examples of eval split {config.eval.split!r}; "
-                      f"use at most {useful}.")
+    raise ConfigError(
+      f"data.eval_batch_size={d.eval_batch_size} is larger than the "
+      f"{max(eval_sizes)} examples of eval split {config.eval.split!r}; "
+      f"use at most {useful}."
+    )
 
 
 def _host_memory() -> int:
@@ -139,17 +145,21 @@ def _check_batch_memory(config) -> None:
   shape = gdata.image_shape(config.data)
   image = math.prod(shape) * 4
   limit = _host_memory()
-  sizes = [("data.batch_size", config.data.batch_size),
-           ("data.eval_batch_size", config.data.eval_batch_size),
-           ("sample.num", config.sample.num)]
+  sizes = [
+    ("data.batch_size", config.data.batch_size),
+    ("data.eval_batch_size", config.data.eval_batch_size),
+    ("sample.num", config.sample.num),
+  ]
   for name, entry in dict(config.get("evals", {}).items()).items():
     if "batch" in entry:
       sizes.append((f"evals.{name}.batch", entry["batch"]))
   for field, n in sizes:
     if n * image > limit:
-      raise ConfigError(f"{field}={n} images of {'x'.join(map(str, shape))} take "
-                        f"{n * image / _GB:.1f} GB, more than the {limit / _GB:.1f} GB of "
-                        f"this host's memory.")
+      raise ConfigError(
+        f"{field}={n} images of {'x'.join(map(str, shape))} take "
+        f"{n * image / _GB:.1f} GB, more than the {limit / _GB:.1f} GB of "
+        f"this host's memory."
+      )
 
 
 def check_state(experiment, config) -> None:
@@ -159,6 +169,8 @@ def check_state(experiment, config) -> None:
   need = sum(math.prod(s.shape) * s.dtype.itemsize for s in jax.tree.leaves(shapes))
   limit, where = _device_memory()
   if need > limit:
-    raise ConfigError(f"The model's training state takes {need / _GB:.1f} GB, more than "
-                      f"the {limit / _GB:.1f} GB of memory of {where}: make the model "
-                      f"smaller (config.model).")
+    raise ConfigError(
+      f"The model's training state takes {need / _GB:.1f} GB, more than "
+      f"the {limit / _GB:.1f} GB of memory of {where}: make the model "
+      f"smaller (config.model)."
+    )

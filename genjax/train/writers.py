@@ -3,6 +3,7 @@
 Only process 0 writes; the others get a writer that does nothing, so callers need not
 ask which process they are.
 """
+
 import json
 import os
 import sys
@@ -12,7 +13,6 @@ import numpy as np
 
 
 class MetricWriter:
-
   def __init__(self, workdir: str, *, enabled: bool = True, resume_step: int | None = None):
     """`resume_step`: the step a run restarts from; what an interrupted run logged after
     it is dropped (metrics.jsonl) or purged (TensorBoard), since it will be logged again."""
@@ -21,6 +21,7 @@ class MetricWriter:
     self._jsonl = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
+
       os.makedirs(workdir, exist_ok=True)
       path = os.path.join(workdir, "metrics.jsonl")
       purge = None
@@ -99,8 +100,11 @@ class Progress:
     return (step - self._s0) / dt if dt > 0 else float("nan")
 
   def line(self, step: int, metrics: dict, *, timing: bool = True) -> str:
-    shown = " | ".join(f"{k} {v:.4g}" for k, v in metrics.items()
-                       if k.startswith(("train/", "eval/")) and k != "train/steps_per_sec")
+    shown = " | ".join(
+      f"{k} {v:.4g}"
+      for k, v in metrics.items()
+      if k.startswith(("train/", "eval/")) and k != "train/steps_per_sec"
+    )
     text = f"step {step}/{self.num_steps} | {shown}"
     if not timing:
       return text

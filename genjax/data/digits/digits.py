@@ -40,8 +40,11 @@ class DigitsConfig(tfds.core.BuilderConfig):
 
 
 def _config(size: int) -> DigitsConfig:
-  how = ("the original pixels" if size == _SOURCE_SIZE else
-         f"bilinear upsampling of the 8x8 images to {size}x{size}")
+  how = (
+    "the original pixels"
+    if size == _SOURCE_SIZE
+    else f"bilinear upsampling of the 8x8 images to {size}x{size}"
+  )
   return DigitsConfig(name=f"{size}x{size}", size=size, description=how)
 
 
@@ -67,8 +70,7 @@ def resize(image: np.ndarray, size: int) -> np.ndarray:
   stages have room to work.
   """
   if size != image.shape[0]:
-    image = np.asarray(
-        Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+    image = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
   return image[..., None]
 
 
@@ -77,8 +79,8 @@ class Digits(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {
-      "1.0.0": "Initial release: 8x8, 16x16 and 28x28 configs; "
-               "train 1,347 / validation 150 / test 300.",
+    "1.0.0": "Initial release: 8x8, 16x16 and 28x28 configs; "
+    "train 1,347 / validation 150 / test 300.",
   }
   BUILDER_CONFIGS = [_config(8), _config(16), _config(28)]
   DEFAULT_CONFIG_NAME = "8x8"
@@ -86,30 +88,30 @@ class Digits(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.size
     return self.dataset_info_from_configs(
-        description=_DESCRIPTION,
-        features=tfds.features.FeaturesDict({
-            # Tensor, not Image: Image's encoder needs TensorFlow.
-            "image": tfds.features.Tensor(shape=(size, size, 1),
-                                          dtype=np.uint8),
-            "label": tfds.features.ClassLabel(num_classes=10),
-        }),
-        supervised_keys=("image", "label"),
-        homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html",
-        citation=_CITATION,
+      description=_DESCRIPTION,
+      features=tfds.features.FeaturesDict(
+        {
+          # Tensor, not Image: Image's encoder needs TensorFlow.
+          "image": tfds.features.Tensor(shape=(size, size, 1), dtype=np.uint8),
+          "label": tfds.features.ClassLabel(num_classes=10),
+        }
+      ),
+      supervised_keys=("image", "label"),
+      homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html",
+      citation=_CITATION,
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing to download: the data ships with scikit-learn.
-    return {s: self._generate_examples(s)
-            for s in ("train", "validation", "test")}
+    return {s: self._generate_examples(s) for s in ("train", "validation", "test")}
 
   def _generate_examples(self, split: str):
     # Imported here: scikit-learn takes seconds to import, and only
     # preparing the dataset needs it.
     from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+
     digits = load_digits()
     images = to_uint8(digits.images)
     for i, (image, label) in enumerate(zip(images, digits.target)):
       if split_of(i) == split:
-        yield i, {"image": resize(image, self.builder_config.size),
-                  "label": int(label)}
+        yield i, {"image": resize(image, self.builder_config.size), "label": int(label)}

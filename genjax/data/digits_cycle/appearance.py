@@ -7,6 +7,7 @@ are exact on the stored uint8 data (255 - v is -x on [-1, 1]; a roll only permut
 pixels), so T^-1(T(x)) = x holds bit for bit. The shift is what an intensity-only map
 cannot express; a convolutional generator can.
 """
+
 import jax.numpy as jnp
 import numpy as np
 
@@ -59,5 +60,6 @@ def apply_intensity_map(table: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _level(x, levels: int) -> np.ndarray:
-  return np.clip(np.rint((np.asarray(x) + 1.0) / 2.0 * (levels - 1)), 0,
-                 levels - 1).astype(np.int64)
+  return np.clip(np.rint((np.asarray(x) + 1.0) / 2.0 * (levels - 1)), 0, levels - 1).astype(
+    np.int64
+  )

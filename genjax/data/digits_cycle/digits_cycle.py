@@ -5,6 +5,7 @@ through the known bijection T (transform.py), so no image of B is the translatio
 image of A (unpaired, as CycleGAN assumes), yet the right translation of any test image
 is known exactly and translation error can be measured.
 """
+
 import dataclasses
 
 import numpy as np
@@ -29,8 +30,7 @@ class DigitsCycleConfig(tfds.core.BuilderConfig):
 
 
 def _config(size: int) -> DigitsCycleConfig:
-  return DigitsCycleConfig(name=f"{size}x{size}", size=size,
-                           description=f"digits at {size}x{size}")
+  return DigitsCycleConfig(name=f"{size}x{size}", size=size, description=f"digits at {size}x{size}")
 
 
 class DigitsCycle(tfds.core.GeneratorBasedBuilder):
@@ -44,22 +44,24 @@ class DigitsCycle(tfds.core.GeneratorBasedBuilder):
   def _info(self) -> tfds.core.DatasetInfo:
     size = self.builder_config.size
     return self.dataset_info_from_configs(
-        description=_DESCRIPTION,
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(shape=(size, size, 1), dtype=np.uint8),
-            "label": tfds.features.ClassLabel(num_classes=10),
-        }),
-        supervised_keys=("image", "label"),
-        homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html",
+      description=_DESCRIPTION,
+      features=tfds.features.FeaturesDict(
+        {
+          "image": tfds.features.Tensor(shape=(size, size, 1), dtype=np.uint8),
+          "label": tfds.features.ClassLabel(num_classes=10),
+        }
+      ),
+      supervised_keys=("image", "label"),
+      homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html",
     )
 
   def _split_generators(self, dl_manager):
     del dl_manager  # The data ships with scikit-learn.
-    return {s: self._generate_examples(s)
-            for s in ("trainA", "trainB", "testA", "testB")}
+    return {s: self._generate_examples(s) for s in ("trainA", "trainB", "testA", "testB")}
 
   def _generate_examples(self, split: str):
     from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
+
     digits = load_digits()
     images = digits_lib.to_uint8(digits.images)
     ranks = {}
