@@ -5,6 +5,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 from unittest import mock
 
@@ -77,6 +79,19 @@ def test_digits_builder(data_dir, size):
   spec = data.dataset_info(name, data_dir)
   assert spec.image_shape == (size, size, 1) and spec.num_classes == 10
   assert spec.num_examples == SPLITS
+
+
+def test_importing_genjax_data_alone_registers_the_embedded_builders():
+  # A fresh interpreter, so that no other test's import registers them first; a lint fix
+  # once removed these "unused" imports and launch.compare stopped finding 'digits'.
+  code = (
+    "import genjax.data, tensorflow_datasets as tfds; "
+    "print([tfds.builder_cls(n).__module__ for n in ('digits', 'digits_cycle')])"
+  )
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+  assert out.stdout.strip() == (
+    "['genjax.data.digits.digits', 'genjax.data.digits_cycle.digits_cycle']"
+  )
 
 
 def test_train_iterator_batches(make_cfg):

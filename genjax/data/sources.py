@@ -14,7 +14,10 @@ from unittest import mock
 
 import tensorflow_datasets as tfds
 
-# Importing the package registers the builders that genjax ships.
+# Importing these modules registers the TFDS builders that genjax ships; nothing else
+# names them, so the imports must stay although they look unused.
+from genjax.data import digits as _digits  # noqa: F401
+from genjax.data import digits_cycle as _digits_cycle  # noqa: F401
 from genjax.errors import GenjaxError
 
 _PROBE_HOST = ("storage.googleapis.com", 443)
