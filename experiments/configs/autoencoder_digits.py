@@ -1,8 +1,10 @@
-"""Basic autoencoder on the embedded digits (28x28, grey levels in [-1, 1]): an MLP
-784-500-500-20 with a linear 20-d code, the same size as vae_digits.py:latent20 so that
-"decoding random codes" can be compared fairly with the VAE. Loss ½Σ‖y(x) − x‖².
+"""The autoencoder family's default: a basic autoencoder on the embedded digits (28x28,
+grey levels in [-1, 1]), an MLP 784-500-500-20 with a linear 20-d code, the same size as
+vae_digits.py:latent20 so that "decoding random codes" can be compared fairly with the
+VAE. Loss ½Σ‖y(x) − x‖².
 
-The other digits configs (sparse, denoising, conv) start from this one. Args: `smoke`.
+The other autoencoder configs (sparse, denoising, conv, MNIST) derive from this one.
+Args: `smoke` (bool: seconds).
 """
 
 import ml_collections
@@ -11,13 +13,10 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, ("smoke",))
+  args = base.parse_arg(arg, smoke=False)
   c = base.get_base_config()
   c.family = "autoencoder"
-  c.data.name = "digits/28x28"
-  c.data.binarize = "none"
-  c.data.batch_size = 100
-  c.data.eval_batch_size = 100
+  c.data.update(name="digits/28x28", binarize="none", batch_size=100, eval_batch_size=100)
   c.model = ml_collections.ConfigDict(
     dict(
       backbone="mlp",  # mlp | conv
@@ -42,12 +41,6 @@ def get_config(arg=None):
     )
   )
   c.optim.learning_rate = 1e-3
-  c.train.num_steps = 5000
-  c.train.log_every = 250
-  c.train.eval_every = 2500
-  c.train.sample_every = 2500
-  c.train.checkpoint_every = 2500
-  c.train.ema_decay = 0.99
-  if "smoke" in args:
-    base.smoke(c)
-  return c
+  c.train.update(num_steps=5000, log_every=250, ema_decay=0.99)
+  c.train.update(eval_every=2500, sample_every=2500, checkpoint_every=2500)
+  return base.smoke(c) if args.smoke else c

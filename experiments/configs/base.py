@@ -5,6 +5,8 @@ a default of its final type, so `--config.a.b=value` is type-checked and an unkn
 field is an error (configs are locked when loaded).
 """
 
+from collections.abc import Mapping
+
 import ml_collections
 
 
@@ -113,13 +115,95 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return c
 
 
-def parse_arg(arg: str | None, allowed=("smoke",)) -> set:
-  """`vae_digits.py:smoke,conv` -> {"smoke", "conv"}; an unknown variant is an error."""
-  args = {a for a in (arg or "").split(",") if a}
-  unknown = args - set(allowed)
-  if unknown:
+class OneOf(tuple):
+  """An argument that takes one of a few values, the first its default: `one_of(8, 16, 28)`."""
+
+
+def one_of(*values) -> OneOf:
+  return OneOf(values)
+
+
+class Args(dict):
+  """A config's parsed arguments: `args.z` (or `args["z"]`), every one with a value."""
+
+  def __getattr__(self, name):
+    try:
+      return self[name]
+    except KeyError:
+      raise AttributeError(f"no config argument {name!r}") from None
+
+
+def _describe(name, default) -> str:
+  if isinstance(default, OneOf):
+    return f"{name!r} ({' | '.join(map(repr, default))}, default {default[0]!r})"
+  if isinstance(default, bool):
+    return f"{name!r} (bool)"
+  return f"{name!r} ({type(default).__name__}, default {default!r})"
+
+
+_A = {bool: "a bool", int: "an int", float: "a float", str: "a string"}
+
+
+def _typed(name, text, default, known):
+  """The value of `name=text` as the type of `default`; a ValueError naming the known ones."""
+  kind = type(default[0] if isinstance(default, OneOf) else default)
+  try:
+    if isinstance(text, str):
+      if kind is bool:
+        value = {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+      else:
+        value = kind(text)
+    elif type(text) is kind or (kind is float and type(text) is int):
+      value = kind(text)
+    else:
+      raise TypeError
+  except (KeyError, TypeError, ValueError):
     raise ValueError(
-      f"unknown config variant {sorted(unknown)[0]!r}; this config knows "
-      f"{', '.join(repr(a) for a in allowed)}."
+      f"config argument {name}={text!r} is not {_A[kind]}; this config knows {known}."
+    ) from None
+  if isinstance(default, OneOf) and value not in default:
+    raise ValueError(
+      f"config argument {name}={value!r} is not one of {', '.join(map(repr, default))}; "
+      f"this config knows {known}."
     )
-  return args
+  return value
+
+
+def parse_arg(arg, names=None, /, **spec):
+  """A config's argument, the text after `file.py:`, as typed values (big_vision's parse_arg).
+
+  `spec` names every argument the config takes with its default, whose type the value must
+  have: bool, int, float, str, or `one_of(...)` a few values. A bare name sets a bool
+  argument; `name=value` gives any argument a value (a bool's: true or false):
+
+    parse_arg("smoke,z=20", smoke=False, z=2)  ->  Args(smoke=True, z=20)
+
+  `arg` may also be a mapping of typed values: what a derived config passes to the config
+  it derives from. An unknown argument, a bare name of an argument that is not a bool, or a
+  value of the wrong type is a one-line ValueError naming the known arguments and types.
+
+  `names`, a tuple of flag names in place of `spec`, is the older form for configs whose
+  arguments are all flags: `parse_arg("smoke,k2", ("smoke", "k2"))  ->  {"smoke", "k2"}`.
+  """
+  if names is not None:
+    return {k for k, v in parse_arg(arg, **dict.fromkeys(names, False)).items() if v}
+  spec = spec or {"smoke": False}
+  known = ", ".join(_describe(k, v) for k, v in spec.items())
+  if isinstance(arg, Mapping):
+    given = dict(arg)
+  else:
+    given = {}
+    for item in (a for a in (arg or "").split(",") if a):
+      name, eq, text = item.partition("=")
+      if name in spec and not eq and not isinstance(spec[name], bool):
+        raise ValueError(
+          f"config argument {name!r} needs a value ({name}=...); this config knows {known}."
+        )
+      given[name] = text if eq else True
+  unknown = sorted(set(given) - set(spec))
+  if unknown:
+    raise ValueError(f"unknown config argument {unknown[0]!r}; this config knows {known}.")
+  return Args(
+    (k, _typed(k, given[k], v, known) if k in given else v[0] if isinstance(v, OneOf) else v)
+    for k, v in spec.items()
+  )

@@ -5,34 +5,19 @@ strided convs 64 (no BatchNorm), 128, 256, 512 with LeakyReLU 0.2 to one logit.
 N(0, 0.02) init, Adam 2e-4 with beta1 0.5, minibatch 128. Images are centre-cropped to
 a square and resized to 64x64 (data.image_size).
 
-Args: `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
+Args (all bool): `smoke`; `saturating`, `lsgan`, `hinge`, `k2` as gan_digits.py.
 Needs TFDS's celeb_a prepared in data.data_dir (its files need a manual download).
 """
 
-from experiments.configs import base, gan_digits
-
-VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "k2")
+from experiments.configs import base, gan_digits, gan_mnist
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, VARIANTS)
-  c = gan_digits.get_config(",".join(sorted(args - {"smoke"})) or None)
-  c.data.name = "celeb_a"
-  c.data.image_size = 64
-  c.data.batch_size = 128
-  c.model.architecture = "dcgan"
-  c.model.g_channels = (1024, 512, 256, 128)
+  args = base.parse_arg(arg, **gan_mnist.ARGS)
+  c = gan_digits.get_config(dict(args, smoke=False))
+  c.data.update(name="celeb_a", image_size=64, batch_size=128)
+  c.model.update(architecture="dcgan", g_channels=(1024, 512, 256, 128))
   c.model.d_channels = (64, 128, 256, 512)
-  c.train.num_steps = 50_000  # about 30 epochs of 162k faces
-  c.train.log_every = 200
-  c.train.eval_every = 10_000
-  c.train.sample_every = 2500
-  c.train.checkpoint_every = 5000
-  c.train.ema_decay = 0.0
-  c.eval.feature_net = ""  # no face feature network ships with genjax
-  c.eval.fd_num_samples = 0
+  c.eval.update(feature_net="", fd_num_samples=0)  # no face feature network ships with genjax
   c.eval.parzen_samples = 2000
-  if "smoke" in args:
-    base.smoke(c)
-    gan_digits.smoke_figure_metrics(c)
-  return c
+  return gan_mnist.paper_scale(c, args, num_steps=50_000, sample_every=2500)  # ~30 epochs

@@ -7,12 +7,5 @@ from experiments.configs import pixelcnn_binarized_mnist
 
 def get_config(arg=None):
   return pixelcnn_binarized_mnist.paper_config(
-    "diagonal_bilstm",
-    "binarized_mnist",
-    arg,
-    hidden=16,
-    num_layers=7,
-    lr=1e-3,
-    num_steps=100000,
-    batch_size=64,
+    "diagonal_bilstm", "binarized_mnist", arg, hidden=16, num_layers=7
   )

@@ -7,9 +7,12 @@ from experiments.configs import pixelcnn_binarized_mnist
 
 
 def get_config(arg=None):
-  c = pixelcnn_binarized_mnist.paper_config(
-    "pixelcnn", "cifar10", arg, hidden=128, num_layers=15, lr=1e-3, num_steps=200000, batch_size=16
+  return cifar10_config("pixelcnn", arg, hidden=128, num_layers=15)
+
+
+def cifar10_config(arch: str, arg=None, **model):
+  """PixelRNN's CIFAR-10 scale (a 1024-unit output head, batch 16, 200k steps) for model
+  `arch` with the `model` fields changed: the other *_cifar10.py configs of the family."""
+  return pixelcnn_binarized_mnist.paper_config(
+    arch, "cifar10", arg, head_hidden=1024, num_steps=200_000, batch_size=16, **model
   )
-  if "smoke" not in (arg or ""):
-    c.model.head_hidden = 1024
-  return c

@@ -2,13 +2,8 @@
 (here 129, a multiple of the 3 colour groups), 256-way softmax with channel-masked
 gates, residual connections. Args as pixelcnn_digits.py."""
 
-from experiments.configs import pixelcnn_binarized_mnist
+from experiments.configs import pixelcnn_cifar10
 
 
 def get_config(arg=None):
-  c = pixelcnn_binarized_mnist.paper_config(
-    "row_lstm", "cifar10", arg, hidden=129, num_layers=12, lr=1e-3, num_steps=200000, batch_size=16
-  )
-  if "smoke" not in (arg or ""):
-    c.model.head_hidden = 1024
-  return c
+  return pixelcnn_cifar10.cifar10_config("row_lstm", arg, hidden=129, num_layers=12)

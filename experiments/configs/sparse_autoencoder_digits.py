@@ -1,7 +1,7 @@
-"""Sparse autoencoder on the digits: autoencoder_digits.py with ReLU code units (so an
+"""Sparse autoencoder on the digits = autoencoder_digits.py with ReLU code units (so an
 "off" unit is exactly 0) and λ Σ|z_k| added to the loss. Sweep λ with
 `--config.objective.sparsity_weight=...`; eval/sparsity is the fraction of code units
-below objective.sparsity_threshold. Args: `smoke`.
+below objective.sparsity_threshold. Args: `smoke` (bool).
 
 The L1 term can also be lowered by shrinking the whole code while the decoder's first
 weights grow, which a threshold on |z_k| would misread as sparsity; ReLU codes make an
@@ -13,7 +13,7 @@ from experiments.configs import autoencoder_digits
 
 
 def get_config(arg=None):
-  c = autoencoder_digits.get_config(arg)
+  c = autoencoder_digits.get_config(arg)  # smoke touches neither field below
   c.model.code_activation = "relu"
   c.objective.sparsity_weight = 0.1
   return c
