@@ -5,8 +5,14 @@ The protocol, stated in every report it writes:
 - Data: the embedded digits at their native 8×8, in 8-bit grey levels (no binarisation),
   for every family; training reads `train`, every number is measured on `test`.
 - Models: each family's digits config (the model its README row describes) with only the
-  data changed, and for the VAE and PixelCNN the 8-bit likelihood head (a discretised
-  mixture of logistics), so that bits/dim are of the same 8-bit test images throughout.
+  data changed, and for the VAE and the autoregressive models the 8-bit likelihood head
+  (a discretised mixture of logistics), so that bits/dim are of the same 8-bit test
+  images throughout. The autoencoder's row decodes N(0, I) codes: the "not generative"
+  reference. DDPM's other samplers are rows of their own that evaluate the same trained
+  runs.
+- Budget: every run trains for the same number of seconds (`train.time_budget_s`: the
+  training steps' time, not counting XLA's compilation of the step, evaluation or saves),
+  however many steps that is; the steps reached are recorded.
 - Metrics: the evaluators of genjax/eval/evaluators.py, the same entries for every
   family: the family's held-out metrics (bits/dim where it has a likelihood), sample
   quality on the digit classifier's features (Fréchet distance, precision and recall at
@@ -26,7 +32,7 @@ import numpy as np
 
 import experiments
 from genjax.errors import ConfigError, TrainingDiverged
-from genjax.train import loop
+from genjax.train import clock, loop
 from genjax.train.writers import read_metrics
 
 
@@ -36,6 +42,10 @@ class Entry:
   config: str  # experiments/configs/<module>[:<variants>]
   model: str  # what the row is, for the reader
   likelihood: str  # what eval/bits_per_dim is for this family ("" = it has none)
+  # A row that trains nothing: it evaluates the runs of entry `of` with these sample.*
+  # fields changed (another sampler of the same trained model).
+  of: str = ""
+  sample: tuple = ()  # ((field, value), ...)
 
 
 ENTRIES = (
@@ -51,7 +61,45 @@ ENTRIES = (
     "ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps", "variational bound"
   ),
   Entry(
+    "ddpm_ancestral",
+    "ddpm_digits",
+    "the same DDPM runs, ancestral sampler, 1000 steps",
+    "variational bound",
+    of="ddpm",
+    sample=(("sampler", "ancestral"),),
+  ),
+  *(
+    Entry(
+      f"ddpm_ddim{n}",
+      "ddpm_digits",
+      f"the same DDPM runs, DDIM, {n} steps",
+      "variational bound",
+      of="ddpm",
+      sample=(("sampler", "ddim"), ("ddim_steps", n)),
+    )
+    for n in (10, 20, 100)
+  ),
+  Entry(
     "pixelcnn", "pixelcnn_digits:logistic", "PixelCNN, 5 residual blocks, logistic mixture", "exact"
+  ),
+  Entry(
+    "gated_pixelcnn",
+    "gated_pixelcnn_digits:logistic",
+    "Gated PixelCNN, 5 gated layers, logistic mixture",
+    "exact",
+  ),
+  Entry("row_lstm", "row_lstm_digits:logistic", "Row LSTM, 2 layers, logistic mixture", "exact"),
+  Entry(
+    "diagonal_bilstm",
+    "diagonal_bilstm_digits:logistic",
+    "Diagonal BiLSTM, 2 layers, logistic mixture",
+    "exact",
+  ),
+  Entry(
+    "autoencoder",
+    "autoencoder_digits",
+    "autoencoder, MLP 64-500-500-20, decoding N(0, I) codes (not generative)",
+    "",
   ),
 )
 NAMES = tuple(e.name for e in ENTRIES)
@@ -64,21 +112,32 @@ EVALS = dict(
 )
 QUALITY_SAMPLES = 300  # the whole 8×8 test split; the floor uses as many train images
 SMOKE_QUALITY_SAMPLES = 100
+# Seconds of training per run: 9 trained rows x 3 seeds x 90 s is 41 min of training;
+# compiling, evaluating (DDPM's bound and its 1000-step sampler above all) and sampling add
+# about as much again on one core.
+BUDGET_S = 90.0
+SMOKE_BUDGET_S = 2.0  # with the smoke configs' own (few) steps as the cap
+MAX_STEPS = 10_000_000  # the budget, not a step count, ends a run
+# A run whose samples fall into fewer classes than this (of 10) has collapsed.
+COLLAPSED_BELOW_CLASSES = 8
 
 
 def entries(only: str = "") -> tuple:
+  """The entries named (all for ""), with the entries whose runs they evaluate."""
   names = [n for n in only.split(",") if n]
   unknown = sorted(set(names) - set(NAMES))
   if unknown:
     raise ConfigError(
       f"--only names families of the comparison: {', '.join(NAMES)}; not {unknown[0]!r}."
     )
-  return tuple(e for e in ENTRIES if not names or e.name in names)
+  wanted = set(names or NAMES)
+  wanted |= {e.of for e in ENTRIES if e.name in wanted and e.of}
+  return tuple(e for e in ENTRIES if e.name in wanted)
 
 
-def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = ""):
-  """The entry's config under the protocol: its own model and training, common data and
-  evaluators."""
+def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = "", budget_s=None):
+  """The entry's config under the protocol: its own model, common data, training budget
+  and evaluators."""
   import ml_collections  # pylint: disable=import-outside-toplevel
 
   module, _, variants = entry.config.partition(":")
@@ -93,34 +152,74 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = ""):
   c.eval.fd_num_samples = SMOKE_QUALITY_SAMPLES if smoke else QUALITY_SAMPLES
   c.evals = ml_collections.ConfigDict(EVALS)
   c.train.eval_every = 0  # measured once, on the finished run, by the entries above
+  c.train.sample_every = 0  # the comparison draws its own samples
+  c.train.time_budget_s = float(budget_s if budget_s is not None else default_budget(smoke))
+  if not smoke:
+    c.train.num_steps = MAX_STEPS
+    c.train.checkpoint_every = 1000
+  # The budget is checked at log lines: often enough that no run overshoots it by much.
+  c.train.log_every = min(c.train.log_every, 20)
+  for field, value in entry.sample:
+    c.sample[field] = value
   return c
 
 
+def default_budget(smoke: bool) -> float:
+  return SMOKE_BUDGET_S if smoke else BUDGET_S
+
+
 def run_dir(workdir: str, entry: Entry, seed: int) -> str:
-  """Where one run lives; a later invocation with more seeds reuses the earlier ones."""
-  return os.path.join(workdir, entry.name, f"seed_{seed}")
+  """Where one run lives (an evaluation-only row's is the run it evaluates); a later
+  invocation with more seeds reuses the earlier ones."""
+  return os.path.join(workdir, entry.of or entry.name, f"seed_{seed}")
 
 
-def train_and_measure(entry: Entry, config, rundir: str, feature_net) -> dict:
+def _read(path: str):
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as f:
+    return json.load(f)
+
+
+def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=None) -> dict:
   """Trains (or resumes) one run and measures it; a measured run is read back, not
-  retrained or remeasured. A run that diverges is recorded as such, not raised."""
-  path = os.path.join(rundir, "comparison.json")
-  if os.path.exists(path):
-    with open(path, encoding="utf-8") as f:
-      record = json.load(f)
-    if record.get("diverged") or record.get("step") == config.train.num_steps:
-      return record
+  retrained or remeasured. A run that diverges is recorded as such, not raised.
+
+  An evaluation-only row (entry.of) measures the samples of `trained`'s run, the record
+  of entry.of at this seed, and takes its training and likelihood from that record."""
+  path = os.path.join(rundir, f"comparison_{entry.name}.json" if entry.of else "comparison.json")
+  record = _read(path)
+  if record and (record.get("diverged") or record.get("finished")):
+    return record
   experiment = experiments.build(config)
   record = {"entry": entry.name, "config": entry.config, "seed": config.seed}
-  try:
-    loop.train_and_evaluate(experiment, config, rundir, feature_net=feature_net)
-    step, metrics = loop.evaluate_checkpoint(
-      experiment, config, rundir, feature_net=feature_net, names=("split_means", "sample_quality")
+  if entry.of:
+    if trained.get("diverged"):
+      return {**record, "diverged": trained["diverged"]}
+    _, quality = loop.evaluate_checkpoint(
+      experiment, config, rundir, feature_net=feature_net, names=("sample_quality",)
     )
-    record.update(step=step, metrics=metrics)
-  except TrainingDiverged as e:
-    record["diverged"] = str(e)
-  record["train_steps_per_sec"] = median_steps_per_sec(rundir)
+    # The model's own numbers (its likelihood) are the trained run's; the samples' are new.
+    record.update(
+      {k: trained[k] for k in ("step", "train_seconds", "train_steps_per_sec")},
+      metrics={**trained["metrics"], **quality},
+      finished=True,
+    )
+  else:
+    try:
+      loop.train_and_evaluate(experiment, config, rundir, feature_net=feature_net)
+      step, metrics = loop.evaluate_checkpoint(
+        experiment,
+        config,
+        rundir,
+        feature_net=feature_net,
+        names=("split_means", "sample_quality"),
+      )
+      record.update(step=step, metrics=metrics, finished=True)
+      record["train_seconds"] = clock.seconds_at(rundir, step)
+    except TrainingDiverged as e:
+      record["diverged"] = str(e)
+    record["train_steps_per_sec"] = median_steps_per_sec(rundir)
   os.makedirs(rundir, exist_ok=True)
   with open(path, "w", encoding="utf-8") as f:
     json.dump(record, f, indent=2)
@@ -153,10 +252,23 @@ def median_steps_per_sec(rundir: str) -> float:
 
 def summarise(records: list) -> dict:
   """One family's runs (one per seed) -> mean, and standard deviation over seeds, of each
-  metric; how many runs diverged."""
+  metric; how many runs diverged, and how many collapsed onto few classes."""
   done = [r for r in records if not r.get("diverged")]
-  out = {"runs": len(records), "diverged": len(records) - len(done), "mean": {}, "sd": {}}
-  keys = sorted({k for r in done for k in r["metrics"]} | {"train_steps_per_sec"})
+  collapsed = [
+    r["seed"]
+    for r in done
+    if r["metrics"].get("eval/classes_covered", COLLAPSED_BELOW_CLASSES) < COLLAPSED_BELOW_CLASSES
+  ]
+  out = {
+    "runs": len(records),
+    "diverged": len(records) - len(done),
+    "diverged_seeds": [r.get("seed") for r in records if r.get("diverged")],
+    "collapsed_seeds": collapsed,
+    "mean": {},
+    "sd": {},
+  }
+  top = {"train_steps_per_sec", "train_seconds", "step"}
+  keys = sorted({k for r in done for k in r["metrics"]} | top)
   for k in keys:
     vals = [r["metrics"].get(k, r.get(k)) for r in done]
     vals = [float(v) for v in vals if isinstance(v, (int, float))]

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from experiments import comparison
+from experiments import comparison_claims as claims
 from genjax import viz
 
 NET = "digits"  # the feature network's name: metrics are eval/fd_digits, ...
@@ -21,6 +22,7 @@ def write(
   command: str,
   smoke: bool,
   num_seeds: int,
+  budget_s: float,
   feature_net,
 ) -> list:
   """summaries/speeds/samples: {entry name: ...}. Returns the paths written."""
@@ -34,6 +36,7 @@ def write(
     "command": command,
     "smoke": smoke,
     "num_seeds": num_seeds,
+    "budget_s": budget_s,
     "feature_net_test_accuracy": feature_net.accuracy,
     "quality_samples": (comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES),
     "families": {name: {**summaries[name], "sampling": speeds.get(name, {})} for name in summaries},
@@ -70,13 +73,14 @@ def markdown(results: dict) -> str:
     "# The generative families compared"
     + (" (smoke: seconds of training, not results)" if results["smoke"] else ""),
     "",
-    f"Measured {results['date']} by `{results['command']}`; {spread}.",
+    f"Measured {results['date']} by `{results['command']}`; {spread}; every run trained "
+    f"for {results['budget_s']:g} s.",
     "",
     "| family | model | Fréchet distance ↓ (floor) | precision (floor) | recall (floor) "
-    "| classes covered (of 10) | class entropy, nats (max 2.30) | test bits/dim ↓ "
-    "| images/s at batch 100 | network evals per image | train steps/s "
-    "| parameters evaluated | runs diverged |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    "| classes covered (of 10) | class entropy, nats (max 2.30) | sharpness (floor) "
+    "| test bits/dim ↓ | images/s at batch 100 | network evals per image | train steps "
+    "reached | train seconds | parameters evaluated | runs diverged; collapsed |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
   ]
   for name, fam in results["families"].items():
     e = entries[name]
@@ -92,22 +96,44 @@ def markdown(results: dict) -> str:
           _cell(fam, f"eval/recall_{NET}", "{:.3f}", f"eval/recall_{NET}_floor"),
           _cell(fam, "eval/classes_covered", "{:.1f}"),
           _cell(fam, "eval/class_entropy", "{:.2f}"),
+          _cell(fam, "eval/sharpness", "{:.2f}", "eval/sharpness_floor"),
           _likelihood(fam, e),
-          f"{speed['eval/sample_images_per_sec']:.0f}" if speed else "—",
+          f"{speed['eval/sample_images_per_sec']:.4g}" if speed else "—",
           f"{speed['eval/network_evals_per_image']:.0f}" if speed else "—",
-          _cell(fam, "train_steps_per_sec", "{:.1f}"),
+          _cell(fam, "step", "{:.0f}"),
+          _cell(fam, "train_seconds", "{:.0f}"),
           fam.get("parameters", ""),
-          f"{fam['diverged']} of {fam['runs']}",
+          _stability(fam),
         ]
       )
       + " |"
     )
   lines += [
     "",
-    _PROTOCOL.format(acc=100 * results["feature_net_test_accuracy"], n=results["quality_samples"]),
+    _PROTOCOL.format(
+      acc=100 * results["feature_net_test_accuracy"],
+      n=results["quality_samples"],
+      budget=results["budget_s"],
+      collapsed=comparison.COLLAPSED_BELOW_CLASSES,
+    ),
     "",
   ]
+  said = claims.check(results)
+  if said:
+    lines += ["## What the course notes claim, against these numbers", ""]
+    lines += [f"- {c}" for c in said] + [""]
   return "\n".join(lines)
+
+
+def _stability(fam) -> str:
+  text = f"{fam['diverged']} of {fam['runs']}"
+  if fam.get("diverged_seeds"):
+    text += f" (seeds {', '.join(map(str, fam['diverged_seeds']))})"
+  collapsed = fam.get("collapsed_seeds", [])
+  text += f"; {len(collapsed)}"
+  if collapsed:
+    text += f" (seeds {', '.join(map(str, collapsed))})"
+  return text
 
 
 def _likelihood(fam, entry) -> str:
@@ -120,15 +146,20 @@ def _likelihood(fam, entry) -> str:
 
 _PROTOCOL = """\
 How to read it: every family trains on the embedded digits at their native 8×8 in 8-bit
-grey levels and is measured on its test digits. Fréchet distance, precision and recall
+grey levels for the same {budget:g} seconds (training steps only: not XLA's compilation,
+evaluation or saves), and is measured on its test digits. Fréchet distance, precision and recall
 (Kynkäänniemi et al. 2019, k = 3) are computed on the features of a digit classifier
 (test accuracy {acc:.2f} %), {n} samples against {n} test digits; the value in brackets
 is that of {n} real training digits against the same test digits, the floor that finite
 samples alone cost. Classes covered counts the digits that
-at least 1 % of the samples are classified as. Bits/dim are of the 8-bit test images:
-exact for PixelCNN, upper bounds for the VAE (importance-weighted) and DDPM (variational);
-the GANs have no likelihood. Sampling speed is the best of 3 timed calls of the jitted
-sampler after one that compiles, on this machine, in this invocation; network evaluations
+at least 1 % of the samples are classified as; a run covering fewer than {collapsed} has
+collapsed. Sharpness is the samples' mean difference between neighbouring pixels over
+that of the test digits (1: as sharp; below: blurred; above: noisier). Bits/dim are of
+the 8-bit test images: exact for the autoregressive models, upper bounds for the VAE
+(importance-weighted) and DDPM (variational); the GANs and the autoencoder have none.
+DDPM's sampler rows evaluate the same trained runs as its first row, so they share its
+likelihood. Sampling speed is the best of 3 timed calls of the jitted sampler after one
+that compiles, on this machine, in this invocation; network evaluations
 per image count the sequential network calls one image costs. Each family's own figures:
 `python -m launch.reproduce --workdir=<this directory>/<family>/seed_0`.
 """

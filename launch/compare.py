@@ -2,11 +2,10 @@
 results.json and figures/ in the workdir. Rerunning the same command resumes: a run that
 is trained and measured is read back, an interrupted one continues from its checkpoint.
 
-  # --seeds=2 took 34 min on 2 CPU cores
-  python -m launch.compare --workdir=workdirs/compare
-  python -m launch.compare --workdir=workdirs/compare --seeds=3    # spread over seeds
+  # 3 seeds of every family at 90 s of training each, on one CPU core
+  taskset -c 0 python -m launch.compare --workdir=workdirs/compare
   python -m launch.compare --workdir=/tmp/compare --smoke          # seconds per family
-  python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan
+  python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan --budget_s=600
 
 The protocol is in experiments/comparison.py and at the end of every report.
 """
@@ -32,7 +31,13 @@ flags.DEFINE_bool(
   "seconds per family; its numbers are not results.",
 )
 flags.DEFINE_integer(
-  "seeds", 1, "Runs per family (seeds 0..N-1); N > 1 reports the standard deviation over seeds."
+  "seeds", 3, "Runs per family (seeds 0..N-1); N > 1 reports the standard deviation over seeds."
+)
+flags.DEFINE_float(
+  "budget_s",
+  None,
+  "Seconds of training per run, equal for every family (default: 90, or 2 with --smoke). "
+  "A workdir's runs keep the budget they were trained with; use a new workdir to change it.",
 )
 flags.DEFINE_string("only", "", "Comma-separated families to include (default: all).")
 flags.DEFINE_string("data_dir", "", "TFDS data directory ('' = TFDS's default).")
@@ -54,9 +59,13 @@ def main(argv):
 
   if FLAGS.seeds < 1:
     raise ConfigError(f"--seeds must be at least 1, not {FLAGS.seeds}.")
+  if FLAGS.budget_s is not None and not FLAGS.budget_s > 0:
+    raise ConfigError(f"--budget_s must be a positive number of seconds, not {FLAGS.budget_s}.")
   chosen = comparison.entries(FLAGS.only)
   configs = {
-    (e.name, s): comparison.config_for(e, smoke=FLAGS.smoke, seed=s, data_dir=FLAGS.data_dir)
+    (e.name, s): comparison.config_for(
+      e, smoke=FLAGS.smoke, seed=s, data_dir=FLAGS.data_dir, budget_s=FLAGS.budget_s
+    )
     for e in chosen
     for s in range(FLAGS.seeds)
   }
@@ -72,7 +81,10 @@ def main(argv):
   for s in range(FLAGS.seeds):
     for e in chosen:
       print(f"== {e.name}, seed {s}: {e.model} ({e.config})", flush=True)
-      record = comparison.train_and_measure(e, configs[(e.name, s)], rundir(e, s), feature_net)
+      trained = records_of[e.of][s] if e.of else None
+      record = comparison.train_and_measure(
+        e, configs[(e.name, s)], rundir(e, s), feature_net, trained
+      )
       if record.get("diverged"):
         print(f"   diverged: {record['diverged']}", flush=True)
       records_of[e.name].append(record)
@@ -99,6 +111,7 @@ def main(argv):
     command=command,
     smoke=FLAGS.smoke,
     num_seeds=FLAGS.seeds,
+    budget_s=configs[(chosen[0].name, 0)].train.time_budget_s,
     feature_net=feature_net,
   )
   with open(os.path.join(FLAGS.workdir, "report.md"), encoding="utf-8") as f:

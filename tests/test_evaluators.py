@@ -162,3 +162,17 @@ def test_class_accuracy_is_chance_for_a_sampler_that_ignores_the_label(vae_smoke
 def test_class_accuracy_is_left_out_without_a_conditional_sampler_or_a_feature_net(vae_smoke):
   assert _class_accuracy_run(vae_smoke, None, _grey_level_net()) is None
   assert _class_accuracy_run(vae_smoke, lambda s, k, labels: _painted(labels), None) is None
+
+
+def test_edge_energy_falls_with_blur_and_rises_with_noise():
+  rng = np.random.default_rng(0)
+  strokes = np.where(rng.random((50, 8, 8, 1)) < 0.3, 1.0, -1.0)
+  blurred = (strokes + np.roll(strokes, 1, axis=1) + np.roll(strokes, 1, axis=2)) / 3
+  assert evaluators.edge_energy(blurred) < evaluators.edge_energy(strokes)
+  ramp = np.linspace(-1, 1, 8)[None, :, None, None] * np.ones((50, 8, 8, 1))
+  noisy = ramp + rng.normal(0, 0.3, ramp.shape)
+  assert evaluators.edge_energy(noisy) > evaluators.edge_energy(ramp)
+  assert evaluators.edge_energy(np.zeros((4, 8, 8, 1))) == 0.0
+  # one vertical edge in an 8x8 image: 8 of the 56 horizontal neighbour pairs differ by 2
+  edge = np.where(np.arange(8)[None, None, :, None] < 4, -1.0, 1.0) * np.ones((1, 8, 8, 1))
+  assert evaluators.edge_energy(edge) == pytest.approx(2 * 8 / 56)

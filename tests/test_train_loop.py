@@ -11,6 +11,7 @@ import pytest
 
 import experiments
 from genjax.errors import CheckpointError, TrainingDiverged
+from genjax.train import clock
 from genjax.train.experiment import Experiment
 from genjax.train.loop import restore_latest, train_and_evaluate
 from genjax.train.state import TrainState
@@ -110,3 +111,26 @@ def test_checkpoint_of_another_model_is_a_clear_error(vae_smoke, toy_config, tmp
   with pytest.raises(CheckpointError, match="different model or config"):
     train_and_evaluate(experiments.build(vae_smoke), vae_smoke, workdir)
   assert os.listdir(os.path.join(workdir, "checkpoints")) == ["10"]
+
+
+def test_time_budget_stops_checkpoints_and_holds_across_reruns(toy_config, tmp_path):
+  workdir = str(tmp_path / "budget")
+  toy_config.train.time_budget_s = 1e-6  # spent by the first check, at the first log line
+  train_and_evaluate(_toy(), toy_config, workdir)
+  assert _params(_toy(), toy_config, workdir)[0] == toy_config.train.log_every
+  record = json.load(open(os.path.join(workdir, clock.FILE)))
+  assert list(record) == ["5"] and record["5"] >= 0
+  train_and_evaluate(_toy(), toy_config, workdir)  # the budget is spent: nothing more
+  assert _params(_toy(), toy_config, workdir)[0] == 5
+  toy_config.train.time_budget_s = 0.0  # no budget: on to num_steps
+  train_and_evaluate(_toy(), toy_config, workdir)
+  assert _params(_toy(), toy_config, workdir)[0] == 30
+  assert sorted(map(int, json.load(open(os.path.join(workdir, clock.FILE))))) == [5, 10, 20, 30]
+
+
+def test_train_seconds_of_a_resumed_step(tmp_path):
+  path = tmp_path / clock.FILE
+  path.write_text(json.dumps({"10": 4.0, "20": 9.5}))
+  # a run resumed at 20 had trained 9.5 s; one killed before 25's record resumes from 20's
+  assert [clock.seconds_at(str(tmp_path), s) for s in (5, 10, 20, 25)] == [0.0, 4.0, 9.5, 9.5]
+  assert clock.seconds_at(str(tmp_path / "new"), 0) == 0.0

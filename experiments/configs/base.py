@@ -57,6 +57,9 @@ def get_base_config() -> ml_collections.ConfigDict:
       keep_checkpoints=3,
       ema_decay=0.999,  # EMA of parameters, used for evaluation and sampling
       compute_dtype="float32",  # or bfloat16 (parameters stay float32)
+      # > 0: stop once the run has trained this many seconds (summed over resumes; not
+      # counting compilation, evaluation, sampling or saves), even before num_steps
+      time_budget_s=0.0,
     )
   )
   c.sample = ml_collections.ConfigDict(dict(num=64, batch_size=500))

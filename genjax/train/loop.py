@@ -1,5 +1,6 @@
 """The one training loop: every family trains, evaluates, samples and resumes through it."""
 
+import contextlib
 import os
 from typing import Callable, Optional
 
@@ -11,8 +12,9 @@ from genjax import viz
 from genjax.errors import ConfigError, TrainingDiverged
 from genjax.eval import evaluators as evaluators_lib
 from genjax.train import mesh as mesh_lib
-from genjax.train import preflight
+from genjax.train import multihost, preflight
 from genjax.train.checkpoint import Checkpointer
+from genjax.train.clock import TrainClock
 from genjax.train.experiment import Experiment
 from genjax.train.writers import MetricWriter, Progress
 
@@ -119,11 +121,14 @@ def train_and_evaluate(
   feature_net=None,
   should_stop: Optional[Callable[[int], bool]] = None,
 ) -> dict:
-  """Trains `experiment` to config.train.num_steps, resuming from workdir if it can.
+  """Trains `experiment` to config.train.num_steps, or until it has trained for
+  config.train.time_budget_s seconds (> 0; summed over resumes, see clock.py), resuming
+  from workdir if it can.
 
   `should_stop(step)` lets a caller (a SIGTERM handler, a test) end the run early; the
-  state is checkpointed first, so rerunning the same command continues exactly.
-  Returns the last evaluation's metrics.
+  state is checkpointed first, so rerunning the same command continues exactly. In a
+  multi-process run a stop requested on any process stops every process at the same step,
+  the next multiple of train.log_every. Returns the last evaluation's metrics.
   """
   tc = config.train
   preflight.check(config, experiment)  # before any dataset, directory or parameter
@@ -152,6 +157,9 @@ def train_and_evaluate(
     _say(f"Resuming {workdir} from step {step}.")
   if lead:
     _write_config(config, workdir, step)
+  clock = TrainClock(workdir, step, enabled=lead)
+  budget = float(tc.get("time_budget_s", 0.0))
+  spent = budget > 0 and clock.recorded >= budget  # by the runs this one resumes
 
   step_fn = make_step_fn(experiment, mesh, keys["train"])
   evaluators = evaluators_lib.from_config(
@@ -189,52 +197,70 @@ def train_and_evaluate(
   def save(step):
     # The steps since the last log line are logged now (never dropped), and a state
     # that has already diverged is never checkpointed.
-    means = flush(step)
-    if means:
-      writer.scalars(step, means)
-    ckpt.save(step, state, train_iter)
+    with clock.excluding():
+      means = flush(step)
+      if means:
+        writer.scalars(step, means)
+      ckpt.save(step, state, train_iter)
+    clock.record(step)
 
+  first = True
   try:
     if step >= tc.num_steps:
       _say(f"{workdir} is already trained to step {step}; nothing to train.")
-    while step < tc.num_steps:
+    elif spent:
+      _say(f"{workdir} has trained for its budget of {budget:g} s; nothing to train.")
+    while step < tc.num_steps and not spent:
       batch = mesh_lib.global_batch(next(train_iter), mesh)
-      state, metrics = step_fn(state, batch, np.int32(step))
+      with clock.excluding() if first else contextlib.nullcontext():  # XLA compiling the step
+        state, metrics = step_fn(state, batch, np.int32(step))
+        if first:
+          jax.block_until_ready(metrics)
+      first = False
       step += 1
       pending.append(metrics)
       if block_each_step:
         jax.block_until_ready(state)
+      at_log = step % tc.log_every == 0 or step == tc.num_steps
       stop = should_stop is not None and should_stop(step)
-      if step % tc.log_every == 0 or step == tc.num_steps:
+      if jax.process_count() > 1:  # decided together, at steps every process checks
+        stop = at_log and multihost.any_process(stop)[0]
+      if at_log:
         means = flush(step)
         means["train/steps_per_sec"] = progress.steps_per_second(step)
         writer.scalars(step, means)
         progress.print(step, means)
         progress.restart_clock(step)
+        # Checked where the step's results have been fetched, so the time is the work's.
+        spent = multihost.any_process(budget > 0 and clock.seconds() >= budget)[0]
       due = [e for e in evaluators if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
       if due:
-        last_eval = evaluators_lib.run_all(due, state)
-        writer.scalars(step, last_eval)
-        progress.print(step, last_eval, timing=False)
+        with clock.excluding():
+          last_eval = evaluators_lib.run_all(due, state)
+          writer.scalars(step, last_eval)
+          progress.print(step, last_eval, timing=False)
         progress.restart_clock(step)
       if (
         sample_fn is not None
         and tc.sample_every
         and (step % tc.sample_every == 0 or step == tc.num_steps)
       ):
-        images = np.asarray(
-          sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
-        )
-        if lead:
-          viz.save_samples(os.path.join(workdir, "samples"), step, images)
-          writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
+        with clock.excluding():
+          images = np.asarray(
+            sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
+          )
+          if lead:
+            viz.save_samples(os.path.join(workdir, "samples"), step, images)
+            writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
         progress.restart_clock(step)
-      if step % tc.checkpoint_every == 0 or step == tc.num_steps or stop:
+      if step % tc.checkpoint_every == 0 or step == tc.num_steps or stop or spent:
         save(step)
+      if spent:
+        _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
       if stop:
         _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
         break
-    if not last_eval and step >= tc.num_steps and tc.eval_every:
+    if not last_eval and (step >= tc.num_steps or spent) and tc.eval_every:
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
   finally:
     ckpt.close()

@@ -23,6 +23,15 @@ def process_zero_decides(value: bool) -> bool:
   return bool(multihost_utils.broadcast_one_to_all(np.int32(bool(value))))
 
 
+def any_process(*flags: bool) -> tuple:
+  """Each flag true on every process if it is true on any (a stop requested by a signal
+  that reached one process): every process must call this at the same step."""
+  if jax.process_count() == 1:
+    return tuple(bool(f) for f in flags)
+  rows = multihost_utils.process_allgather(np.asarray(flags, np.int32))
+  return tuple(bool(v) for v in np.asarray(rows).reshape(-1, len(flags)).max(axis=0))
+
+
 def _encode(message: str) -> np.ndarray:
   raw = message.encode("utf-8")[:_MESSAGE_BYTES]
   return np.frombuffer(raw.ljust(_MESSAGE_BYTES, b"\0"), np.uint8).astype(np.int32)
