@@ -9,6 +9,21 @@ With k > 1 the real batch of data.batch_size = k * m images is split into k slic
 one per D update: Algorithm 1 draws a fresh minibatch of examples for every D step, and
 reusing one batch k times would let D fit those few images. Every D step also draws its
 own z; the G step uses m fresh z.
+
+Stabilisers for small data, each off by default and composable:
+- objective.augment: DiffAugment (Zhao et al. 2020, genjax.augment) of every image D
+  sees while training, real and fake, in D's loss and in G's (gradients reach G through
+  it); each D pass draws its transforms from its own key, split from the step key;
+- objective.r1_gamma / r2_gamma: the gradient penalty γ/2 ‖∇ₓ D(x)‖² on real images (R1)
+  and on fakes (R2) added to D's loss (Mescheder et al. 2018), taken through the
+  augmentation as StyleGAN2-ADA does;
+- model.d_spectral_norm: spectral normalisation of D's layers (Miyato et al. 2018), its
+  power-iteration vectors in D's model_state beside any BatchNorm statistics;
+  model.d_batch_norm=False removes DCGAN D's BatchNorm;
+- two time-scale learning rates (TTUR, Heusel et al. 2017): config.optim (G) and
+  config.optim_disc (D) are separate sections already.
+Samples, figures and metrics use G's EMA parameters (train.ema_decay; 0 makes them the
+raw parameters); D's parameters are never averaged for anything but the record.
 """
 
 import functools
@@ -18,8 +33,8 @@ import jax.numpy as jnp
 import optax
 
 from experiments import common, gan_figures
+from genjax import augment, losses
 from genjax import config_checks as checks
-from genjax import losses
 from genjax.errors import ConfigError
 from genjax.nn import gan as gan_nn
 from genjax.train.experiment import Experiment
@@ -45,18 +60,50 @@ def d_value(logits, kind: str):
   return jax.nn.sigmoid(logits) if kind in _PROBABILISTIC else logits
 
 
-def discriminator_objective(apply_fn, params, batch, key, *, model_state, fake, kind: str):
-  """D's loss on real images batch["image"] and on given fakes, averaged over the batch.
+def _scores(apply_fn, params, model_state, x, key, gamma: float):
+  """(logits, model_state, penalty [B] or None): D on x, with the gradient penalty of
+  weight gamma on x when gamma > 0."""
+  if gamma <= 0:
+    return (*apply_fn(params, model_state, x, key), None)
+  penalty, logits, model_state = losses.gradient_penalty(
+    lambda v: apply_fn(params, model_state, v, key), x, gamma, has_aux=True
+  )
+  return logits, model_state, penalty
+
+
+def discriminator_objective(
+  apply_fn,
+  params,
+  batch,
+  key,
+  *,
+  model_state,
+  fake,
+  kind: str,
+  r1_gamma: float = 0.0,
+  r2_gamma: float = 0.0,
+):
+  """D's loss on real images batch["image"] and on given fakes, averaged over the batch,
+  plus the R1 (real) and R2 (fake) gradient penalties when their weights are positive.
 
   `apply_fn(params, model_state, x, key) -> (logits, model_state)`. G's parameters are
   not an argument, so no gradient of this loss can reach G. Real and fake images pass D
   as separate batches, so BatchNorm statistics are never mixed across the two.
   """
   k_real, k_fake = jax.random.split(key)
-  real_logits, model_state = apply_fn(params, model_state, batch["image"], k_real)
-  fake_logits, model_state = apply_fn(params, model_state, jax.lax.stop_gradient(fake), k_fake)
+  real_logits, model_state, r1 = _scores(
+    apply_fn, params, model_state, batch["image"], k_real, r1_gamma
+  )
+  fake_logits, model_state, r2 = _scores(
+    apply_fn, params, model_state, jax.lax.stop_gradient(fake), k_fake, r2_gamma
+  )
   loss = jnp.mean(losses.discriminator_loss(real_logits, fake_logits, kind))
-  return loss, {"model_state": model_state, "real_logits": real_logits, "fake_logits": fake_logits}
+  aux = {"model_state": model_state, "real_logits": real_logits, "fake_logits": fake_logits}
+  for name, penalty in (("r1", r1), ("r2", r2)):
+    if penalty is not None:
+      aux[name] = jnp.mean(penalty)
+      loss = loss + aux[name]
+  return loss, aux
 
 
 def generator_objective(
@@ -92,12 +139,23 @@ def _check(config):
     raise ConfigError(f"model.latent_dim must be positive, not {m.latent_dim}.")
   if not 0.0 <= m.d_dropout < 1.0:
     raise ConfigError(f"model.d_dropout must be in [0, 1), not {m.d_dropout}.")
+  augment_policy(config)
+  for name in ("r1_gamma", "r2_gamma"):
+    checks.real(f"objective.{name}", obj.get(name, 0.0), 0)
   if m.architecture == "mlp":
     common.activation("model.g_activation", m.g_activation)
     common.activation("model.d_activation", m.d_activation)
     checks.integer("model.d_maxout_pieces", m.d_maxout_pieces, 1)
   else:
     checks.real("model.bn_momentum", m.bn_momentum, 0, 1)
+
+
+def augment_policy(config) -> tuple:
+  """objective.augment as a tuple of genjax.augment transforms, or one clear error."""
+  try:
+    return augment.parse_policy(config.objective.get("augment", ""))
+  except ValueError as e:
+    raise ConfigError(f"objective.augment: {e}") from None
 
 
 def build_networks(config, image_shape):
@@ -115,6 +173,7 @@ def build_networks(config, image_shape):
       activation=m.d_activation,
       maxout_pieces=m.d_maxout_pieces,
       dropout_rate=m.d_dropout,
+      spectral_norm=m.get("d_spectral_norm", False),
       dtype=dtype,
     )
   else:
@@ -124,7 +183,11 @@ def build_networks(config, image_shape):
       image_shape=tuple(image_shape), channels=g_ch, bn_momentum=m.bn_momentum, dtype=dtype
     )
     disc = gan_nn.DCGANDiscriminator(
-      channels=common.int_tuple(config, "model.d_channels"), bn_momentum=m.bn_momentum, dtype=dtype
+      channels=common.int_tuple(config, "model.d_channels"),
+      bn_momentum=m.bn_momentum,
+      spectral_norm=m.get("d_spectral_norm", False),
+      batch_norm=m.get("d_batch_norm", True),
+      dtype=dtype,
     )
   return gen, disc
 
@@ -140,6 +203,15 @@ def _apply(module, params, model_state, x, key=None, train=True):
   return module.apply(variables, x, train=train, rngs=rngs), model_state
 
 
+def _augmented_apply(module, policy, params, model_state, x, key=None, train=True):
+  """_apply on T(x) while training (T = genjax.augment.diff_augment with `policy`), its
+  transforms drawn from a key split from `key`; on x itself in evaluation."""
+  if train and key is not None:
+    k_aug, key = jax.random.split(key)
+    x = augment.diff_augment(x, k_aug, policy)
+  return _apply(module, params, model_state, x, key, train)
+
+
 def _split_variables(variables):
   variables = dict(variables)
   return variables.pop("params"), variables
@@ -153,8 +225,19 @@ def make(config, image_shape) -> Experiment:
   tx_g = make_optimizer(config.optim, tc.num_steps)
   tx_d = make_optimizer(config.optim_disc, tc.num_steps * k, "optim_disc")
   g_apply = functools.partial(_apply, gen)
-  d_apply = functools.partial(_apply, disc)
-  d_loss_fn = functools.partial(discriminator_objective, d_apply, kind=obj.discriminator_loss)
+  policy = augment_policy(config)
+  # Without augmentation D's apply is exactly the plain one (the same keys reach dropout).
+  d_apply = (
+    functools.partial(_augmented_apply, disc, policy) if policy else functools.partial(_apply, disc)
+  )
+  d_loss_fn = functools.partial(
+    discriminator_objective,
+    d_apply,
+    kind=obj.discriminator_loss,
+    # .get: workdirs trained before these fields existed still load.
+    r1_gamma=obj.get("r1_gamma", 0.0),
+    r2_gamma=obj.get("r2_gamma", 0.0),
+  )
   g_loss_fn = functools.partial(
     generator_objective,
     lambda p, s, z: g_apply(p, s, z),
@@ -194,6 +277,7 @@ def make(config, image_shape) -> Experiment:
           "d_grad_norm": optax.tree.norm(grads),
           "d_real": jnp.mean(d_value(aux["real_logits"], obj.discriminator_loss)),
           "d_fake": jnp.mean(d_value(aux["fake_logits"], obj.discriminator_loss)),
+          **{name: aux[name] for name in ("r1", "r2") if name in aux},
         }
       )
 

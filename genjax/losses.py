@@ -128,6 +128,27 @@ def generator_loss(fake_logits, kind: str):
   return _mean_but_batch(per)
 
 
+def gradient_penalty(disc, x, gamma: float, *, has_aux: bool = False):
+  """γ/2 ‖∇ₓ D(x)‖² per example, with D's scores: R1 on real images, R2 on fakes
+  (Mescheder et al. 2018, Eq. 9 and 10). Returns (penalty [B], scores), or
+  (penalty, scores, aux) when `disc(x)` returns (scores, aux) (`has_aux`).
+
+  A score map [B, ...] (PatchGAN) is averaged per example first, as the adversarial
+  losses average it. The gradient taken is that of Σ_b D(x)_b, which is each example's
+  own gradient when D treats examples independently (not so under train-mode BatchNorm,
+  whose statistics couple the batch). Differentiable in D's parameters (double backprop).
+  """
+
+  def total(v):
+    out = disc(v)
+    scores, aux = out if has_aux else (out, None)
+    return jnp.sum(_mean_but_batch(scores)), (scores, aux)
+
+  grads, (scores, aux) = jax.grad(total, has_aux=True)(x)
+  penalty = 0.5 * gamma * _sum_but_batch(jnp.square(grads.astype(jnp.float32)))
+  return (penalty, scores, aux) if has_aux else (penalty, scores)
+
+
 # --- Discretised likelihoods of 8-bit images --------------------------------------------
 
 

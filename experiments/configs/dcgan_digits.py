@@ -7,12 +7,13 @@ Adam 2e-4 with beta1 0.5 for both networks, as the paper.
 
 Args: `smoke` (seconds); `28x28` trains on digits/28x28 (7x7 projection; about 4x the
 compute per step, measured 0.40 vs 0.09 CPU-seconds); `saturating`, `lsgan`, `hinge`,
-`k2` as in gan_digits.py.
+`k2` and the stabilisers `diffaug`, `r1`, `sn`, `ttur`, `stable` as in gan_digits.py
+(`sn` also removes D's BatchNorm).
 """
 
 from experiments.configs import base, gan_digits
 
-VARIANTS = ("smoke", "28x28", "saturating", "lsgan", "hinge", "k2")
+VARIANTS = ("smoke", "28x28", "saturating", "lsgan", "hinge", "k2") + gan_digits.STABILISERS
 
 
 def get_config(arg=None):
@@ -22,6 +23,8 @@ def get_config(arg=None):
   c.model.architecture = "dcgan"
   c.model.g_channels = (128, 64)
   c.model.d_channels = (64, 128)
+  # SN-GAN's D has no BatchNorm, and a gradient penalty is per example only without it.
+  c.model.d_batch_norm = not c.model.d_spectral_norm
   c.train.num_steps = 3000
   c.train.eval_every = 1000
   c.train.sample_every = 500

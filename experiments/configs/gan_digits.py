@@ -7,6 +7,12 @@ Args: `smoke` (seconds); `saturating` reproduces the failure the paper warns abo
 minimises log(1 - D(G(z))), whose gradient vanishes while D rejects the early fakes
 (watch train/g_grad_norm); `lsgan`, `hinge` switch both losses; `maxout` uses the
 paper's maxout D with dropout; `k2` makes two D steps per G step.
+
+Stabilisers for small data (experiments/gan.py), each a variant, composable:
+`diffaug` (DiffAugment color,translation,cutout on every image D sees), `r1` (R1
+gradient penalty, gamma 1), `sn` (spectral normalisation of D's layers; in DCGAN it also
+removes D's BatchNorm, as SN-GAN's D has none), `ttur` (two time-scale learning rates: G
+1e-4, D 4e-4); `stable` = diffaug,r1,sn.
 """
 
 import ml_collections
@@ -14,6 +20,7 @@ import ml_collections
 from experiments.configs import base
 
 VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "maxout", "k2")
+STABILISERS = ("diffaug", "r1", "sn", "ttur", "stable")
 
 
 def optim_disc(c):
@@ -22,7 +29,7 @@ def optim_disc(c):
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, VARIANTS)
+  args = stabilisers(base.parse_arg(arg, VARIANTS + STABILISERS))
   c = base.get_base_config()
   c.family = "gan"
   c.data.name = "digits/28x28"
@@ -41,6 +48,8 @@ def get_config(arg=None):
       g_channels=(128, 64),  # dcgan only
       d_channels=(64, 128),  # dcgan only
       bn_momentum=0.9,  # dcgan only
+      d_spectral_norm="sn" in args,  # spectral normalisation of D's layers
+      d_batch_norm=True,  # dcgan only: BatchNorm in D (after its first conv)
     )
   )
   loss = "lsgan" if "lsgan" in args else "hinge" if "hinge" in args else None
@@ -50,11 +59,17 @@ def get_config(arg=None):
       discriminator_loss=loss or "minimax",
       d_steps=2 if "k2" in args else 1,
       latent_prior="uniform",  # uniform (both papers) | normal
+      # DiffAugment of D's inputs: "" or some of color,translation,cutout (genjax.augment)
+      augment="color,translation,cutout" if "diffaug" in args else "",
+      r1_gamma=1.0 if "r1" in args else 0.0,  # gradient penalty on real images
+      r2_gamma=0.0,  # gradient penalty on fakes
     )
   )
   c.optim.learning_rate = 2e-4
   c.optim.b1 = 0.5
   c.optim_disc = optim_disc(c)
+  if "ttur" in args:  # config.optim is G's optimiser, config.optim_disc D's
+    c.optim.learning_rate, c.optim_disc.learning_rate = 1e-4, 4e-4
   c.train.num_steps = 10_000
   c.train.log_every = 100
   c.train.eval_every = 2000
@@ -68,6 +83,11 @@ def get_config(arg=None):
     base.smoke(c)
     smoke_figure_metrics(c)
   return c
+
+
+def stabilisers(args: set) -> set:
+  """`stable` spelled out as the stabilisers it switches on."""
+  return (args - {"stable"}) | {"diffaug", "r1", "sn"} if "stable" in args else args
 
 
 def add_figure_metrics(c):

@@ -18,6 +18,18 @@ from genjax.nn.upsample import ConvTransposeUp
 DCGAN_INIT = nn.initializers.normal(0.02)
 
 
+def spectral(layer: nn.Module, enabled: bool, train: bool, n_steps: int = 1):
+  """`layer`, or `layer` with spectral normalisation (Miyato et al. 2018) when `enabled`:
+  its kernel (a conv kernel as a [kh*kw*cin, cout] matrix) divided by the largest
+  singular value, estimated by `n_steps` power iterations per call from the vector u
+  kept in the 'batch_stats' collection (updated only when `train`). The layer keeps its
+  own name and parameters; u and sigma live under "sn_<layer name>"."""
+  if not enabled:
+    return layer
+  sn = nn.SpectralNorm(layer, n_steps=n_steps, name=f"sn_{layer.name}")
+  return lambda x: sn(x, update_stats=train)
+
+
 def _activation(name: str):
   if name == "leaky_relu":  # The slope both papers use in D (DCGAN: 0.2).
     return lambda x: nn.leaky_relu(x, 0.2)
@@ -48,28 +60,33 @@ class MLPDiscriminator(nn.Module):
 
   `maxout_pieces` > 1 makes each hidden layer a maxout layer (units x pieces linear maps,
   max over pieces), as the paper's MNIST discriminator; `dropout_rate` > 0 drops inputs
-  to every layer while training (needs the "dropout" rng).
+  to every layer while training (needs the "dropout" rng); `spectral_norm` normalises
+  every Dense layer (state in 'batch_stats', see `spectral`).
   """
 
   hidden: Sequence[int] = (512, 256)
   activation: str = "leaky_relu"
   maxout_pieces: int = 1
   dropout_rate: float = 0.0
+  spectral_norm: bool = False
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     act = _activation(self.activation)
+    dense = lambda f, name: spectral(
+      nn.Dense(f, dtype=self.dtype, name=name), self.spectral_norm, train
+    )
     x = x.reshape(x.shape[0], -1)
     for i, f in enumerate(self.hidden):
       x = nn.Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
       if self.maxout_pieces > 1:
-        x = nn.Dense(f * self.maxout_pieces, dtype=self.dtype, name=f"dense_{i}")(x)
+        x = dense(f * self.maxout_pieces, f"dense_{i}")(x)
         x = jnp.max(x.reshape(x.shape[0], f, self.maxout_pieces), axis=-1)
       else:
-        x = act(nn.Dense(f, dtype=self.dtype, name=f"dense_{i}")(x))
+        x = act(dense(f, f"dense_{i}")(x))
     x = nn.Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
-    return nn.Dense(1, dtype=self.dtype, name="out")(x)[:, 0].astype(jnp.float32)
+    return dense(1, "out")(x)[:, 0].astype(jnp.float32)
 
 
 class DCGANGenerator(nn.Module):
@@ -128,16 +145,23 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
   """Image -> strided 4x4 convs with LeakyReLU 0.2, BatchNorm on all but the first ->
-  flattened -> one logit (the paper's "single sigmoid output", as a logit)."""
+  flattened -> one logit (the paper's "single sigmoid output", as a logit).
+
+  `spectral_norm` normalises every conv and the output layer (see `spectral`);
+  `batch_norm=False` drops the BatchNorm layers (SN-GAN's discriminator has none, and a
+  gradient penalty is per example only without them).
+  """
 
   channels: Sequence[int] = (64, 128)
   bn_momentum: float = 0.9
+  spectral_norm: bool = False
+  batch_norm: bool = True
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool = True):
     for i, ch in enumerate(self.channels):
-      x = nn.Conv(
+      conv = nn.Conv(
         ch,
         (4, 4),
         strides=(2, 2),
@@ -145,13 +169,13 @@ class DCGANDiscriminator(nn.Module):
         kernel_init=DCGAN_INIT,
         dtype=self.dtype,
         name=f"conv_{i}",
-      )(x)
-      if i > 0:
+      )
+      x = spectral(conv, self.spectral_norm, train)(x)
+      if i > 0 and self.batch_norm:
         x = nn.BatchNorm(
           use_running_average=not train, momentum=self.bn_momentum, dtype=self.dtype, name=f"bn_{i}"
         )(x)
       x = nn.leaky_relu(x, 0.2)
     x = x.reshape(x.shape[0], -1)
-    return nn.Dense(1, kernel_init=DCGAN_INIT, dtype=self.dtype, name="out")(x)[:, 0].astype(
-      jnp.float32
-    )
+    out = nn.Dense(1, kernel_init=DCGAN_INIT, dtype=self.dtype, name="out")
+    return spectral(out, self.spectral_norm, train)(x)[:, 0].astype(jnp.float32)

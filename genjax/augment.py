@@ -1,0 +1,113 @@
+"""Differentiable augmentation for GAN discriminators (DiffAugment, Zhao et al. 2020).
+
+D sees T(x) for real images and T(G(z)) for fakes, in its own loss and in G's, with T a
+random transform through which gradients reach G. D then cannot memorise a small
+training set as easily, and since every transform is applied to fakes as well, G is not
+pushed to produce augmented-looking images. The transforms and their ranges are the
+paper's code's, for images in [-1, 1] (NHWC):
+
+- color: brightness + U(-0.5, 0.5); saturation (x - channel mean) * U(0, 2) + channel
+  mean (the identity for one channel); contrast (x - image mean) * U(0.5, 1.5) + mean;
+- translation: a shift of up to 1/8 of each side, in whole pixels, zeros shifted in;
+- cutout: a zeroed square of half the side at a uniformly drawn centre.
+
+Each example draws its own parameters from `key`; the same key gives the same transform
+of every batch of the same shape, real or fake. Pure functions of (images, key).
+"""
+
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+
+POLICIES = ("color", "translation", "cutout")
+
+
+def parse_policy(text: str) -> tuple:
+  """ "translation,cutout" -> ("translation", "cutout"); "" -> () (no augmentation)."""
+  names = tuple(p.strip() for p in text.split(",") if p.strip())
+  for name in names:
+    if name not in POLICIES:
+      raise ValueError(f"unknown augmentation {name!r}; known: {', '.join(POLICIES)}.")
+  if len(set(names)) != len(names):
+    raise ValueError(f"augmentation {text!r} names a transform twice.")
+  return names
+
+
+def translate(x, shifts, fill: float = 0.0):
+  """out[b, i, j] = x[b, i + shifts[b, 0], j + shifts[b, 1]], `fill` where that index
+  falls outside the image: a positive shift moves the content up / left."""
+  b, h, w, _ = x.shape
+  rows = jnp.arange(h)[None, :] + shifts[:, :1]  # [B, H]
+  cols = jnp.arange(w)[None, :] + shifts[:, 1:]  # [B, W]
+  inside = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+  gathered = x[
+    jnp.arange(b)[:, None, None],
+    jnp.clip(rows, 0, h - 1)[:, :, None],
+    jnp.clip(cols, 0, w - 1)[:, None, :],
+  ]
+  return jnp.where(inside[..., None], gathered, jnp.asarray(fill, x.dtype))
+
+
+def cutout(x, tops_lefts, size: Sequence[int]):
+  """x with the size[0] x size[1] rectangle from tops_lefts[b] = (top, left) zeroed
+  (clipped at the image's edges)."""
+  _, h, w, _ = x.shape
+  rows = jnp.arange(h)[None, :] - tops_lefts[:, :1]
+  cols = jnp.arange(w)[None, :] - tops_lefts[:, 1:]
+  hole = ((rows >= 0) & (rows < size[0]))[:, :, None] & ((cols >= 0) & (cols < size[1]))[:, None, :]
+  return jnp.where(hole[..., None], jnp.zeros((), x.dtype), x)
+
+
+def _uniform(key, b, low, high, dtype):
+  return jax.random.uniform(key, (b, 1, 1, 1), dtype, low, high)
+
+
+def _color(x, key):
+  k_b, k_s, k_c = jax.random.split(key, 3)
+  b = x.shape[0]
+  x = x + _uniform(k_b, b, -0.5, 0.5, x.dtype)
+  mean = jnp.mean(x, axis=-1, keepdims=True)
+  x = (x - mean) * _uniform(k_s, b, 0.0, 2.0, x.dtype) + mean
+  mean = jnp.mean(x, axis=(1, 2, 3), keepdims=True)
+  return (x - mean) * _uniform(k_c, b, 0.5, 1.5, x.dtype) + mean
+
+
+def _translation(x, key, ratio: float = 0.125):
+  b, h, w, _ = x.shape
+  k_y, k_x = jax.random.split(key)
+  sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
+  shifts = jnp.concatenate(
+    [
+      jax.random.randint(k_y, (b, 1), -sy, sy + 1),
+      jax.random.randint(k_x, (b, 1), -sx, sx + 1),
+    ],
+    axis=1,
+  )
+  return translate(x, shifts)
+
+
+def _cutout(x, key, ratio: float = 0.5):
+  b, h, w, _ = x.shape
+  k_y, k_x = jax.random.split(key)
+  size = (int(h * ratio + 0.5), int(w * ratio + 0.5))
+  # The paper's code: a centre in [0, side + (1 - size % 2)), the hole from centre - size // 2.
+  centre = jnp.concatenate(
+    [
+      jax.random.randint(k_y, (b, 1), 0, h + 1 - size[0] % 2),
+      jax.random.randint(k_x, (b, 1), 0, w + 1 - size[1] % 2),
+    ],
+    axis=1,
+  )
+  return cutout(x, centre - jnp.array([size[0] // 2, size[1] // 2]), size)
+
+
+_TRANSFORMS = {"color": _color, "translation": _translation, "cutout": _cutout}
+
+
+def diff_augment(x, key, policy: Sequence[str]):
+  """T(x): the transforms named in `policy` (see POLICIES), in that order, each with its
+  own key folded from `key`. Differentiable in x; () returns x unchanged."""
+  for i, name in enumerate(policy):
+    x = _TRANSFORMS[name](x, jax.random.fold_in(key, i))
+  return x
