@@ -5,6 +5,12 @@ cycle consistency, the optional identity loss and the image history pool.
 Domain X is data split A ('image_a'), Y is B ('image_b'). One pure step moves the
 generators jointly by the generator objective and each discriminator by its own loss
 only; the fakes each discriminator sees come from its image pool, kept in the state.
+
+Options for the discriminators, off by default (as in experiments/gan.py): DiffAugment of
+every image a discriminator sees while training, real or fake, in its loss and in the
+generators' (objective.augment), and the R1 / R2 gradient penalties on its real / fake
+inputs (objective.r1_gamma, r2_gamma). Spectral normalisation is not offered here: the
+discriminators carry no model state to keep its power-iteration vectors in.
 """
 
 import functools
@@ -13,9 +19,9 @@ import jax
 import jax.numpy as jnp
 
 from experiments import common, cyclegan_figures
+from genjax import augment, image_pool, losses
 from genjax import config_checks as checks
 from genjax import data as gdata
-from genjax import image_pool, losses
 from genjax.data.digits_cycle import appearance
 from genjax.errors import ConfigError
 from genjax.nn.cyclegan import PatchDiscriminator, ResnetGenerator
@@ -37,19 +43,26 @@ def generator_objective(
   gan_loss: str,
   lambda_cycle: float,
   lambda_identity: float,
+  augment_policy: tuple = (),
 ):
   """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed.
 
   adv: (D_Y(G(x)) - 1)^2 + (D_X(F(y)) - 1)^2 for LSGAN; cycle: λ(|F(G(x)) - x|₁ +
   |G(F(y)) - y|₁); identity: λ_id·λ(|G(y) - y|₁ + |F(x) - x|₁) (L1s are per-pixel means).
+  With an `augment_policy` the discriminators judge T(fake), T drawn from `key`;
+  otherwise the loss is deterministic given the batch.
   """
-  del key  # Deterministic given the batch.
   x, y = batch["image_a"], batch["image_b"]
   gen = lambda net, v: apply_fn(params[net], v, net="generator")
   disc = lambda net, v: apply_fn(disc_params[net], v, net="discriminator")
   fake_y, fake_x = gen("G", x), gen("F", y)
-  adv_g = jnp.mean(losses.generator_loss(disc("D_Y", fake_y), gan_loss))
-  adv_f = jnp.mean(losses.generator_loss(disc("D_X", fake_x), gan_loss))
+  seen_y, seen_x = fake_y, fake_x
+  if augment_policy:
+    k_y, k_x = jax.random.split(key)
+    seen_y = augment.diff_augment(fake_y, k_y, augment_policy)
+    seen_x = augment.diff_augment(fake_x, k_x, augment_policy)
+  adv_g = jnp.mean(losses.generator_loss(disc("D_Y", seen_y), gan_loss))
+  adv_f = jnp.mean(losses.generator_loss(disc("D_X", seen_x), gan_loss))
   cycle = jnp.mean(
     losses.mean_absolute_error(gen("F", fake_y), x)
     + losses.mean_absolute_error(gen("G", fake_x), y)
@@ -70,12 +83,39 @@ def generator_objective(
   }
 
 
-def discriminator_objective(apply_fn, params, batch, key, *, gan_loss: str):
-  """What one discriminator minimises: batch = {"real", "fake"} images of its domain."""
-  del key
-  real = apply_fn(params, batch["real"], net="discriminator")
-  fake = apply_fn(params, batch["fake"], net="discriminator")
-  return jnp.mean(losses.discriminator_loss(real, fake, gan_loss)), {}
+def discriminator_objective(
+  apply_fn,
+  params,
+  batch,
+  key,
+  *,
+  gan_loss: str,
+  augment_policy: tuple = (),
+  r1_gamma: float = 0.0,
+  r2_gamma: float = 0.0,
+):
+  """What one discriminator minimises: batch = {"real", "fake"} images of its domain,
+  each seen through DiffAugment (transforms drawn from `key`) when `augment_policy` is
+  given, plus the R1 / R2 gradient penalties (through the augmentation) when their
+  weights are positive."""
+  k_real, k_fake = jax.random.split(key) if augment_policy else (None, None)
+
+  def scores(v, k, gamma):
+    d = lambda u: apply_fn(
+      params,
+      augment.diff_augment(u, k, augment_policy) if augment_policy else u,
+      net="discriminator",
+    )
+    if gamma <= 0:
+      return d(v), None
+    penalty, out = losses.gradient_penalty(d, v, gamma)
+    return out, jnp.mean(penalty)
+
+  real, r1 = scores(batch["real"], k_real, r1_gamma)
+  fake, r2 = scores(batch["fake"], k_fake, r2_gamma)
+  loss = jnp.mean(losses.discriminator_loss(real, fake, gan_loss))
+  aux = {name: v for name, v in (("r1", r1), ("r2", r2)) if v is not None}
+  return loss + sum(aux.values()), aux
 
 
 def make_train_step(
@@ -87,6 +127,9 @@ def make_train_step(
   lambda_cycle: float,
   lambda_identity: float,
   ema_decay: float,
+  augment_policy: tuple = (),
+  r1_gamma: float = 0.0,
+  r2_gamma: float = 0.0,
 ):
   """(state, batch, key) -> (state, metrics) over the four networks and both pools."""
   gen_loss = functools.partial(
@@ -95,8 +138,16 @@ def make_train_step(
     gan_loss=gan_loss,
     lambda_cycle=lambda_cycle,
     lambda_identity=lambda_identity,
+    augment_policy=augment_policy,
   )
-  disc_loss = functools.partial(discriminator_objective, apply_fn, gan_loss=gan_loss)
+  disc_loss = functools.partial(
+    discriminator_objective,
+    apply_fn,
+    gan_loss=gan_loss,
+    augment_policy=augment_policy,
+    r1_gamma=r1_gamma,
+    r2_gamma=r2_gamma,
+  )
 
   def train_step(state, batch, key):
     k_gen, k_pool_x, k_pool_y, k_dx, k_dy = jax.random.split(key, 5)
@@ -128,11 +179,12 @@ def make_train_step(
       ("D_X", batch["image_a"], fake_x, k_dx),
       ("D_Y", batch["image_b"], fake_y, k_dy),
     ):
-      d_loss, d_grads = jax.value_and_grad(
-        lambda p: disc_loss(p, {"real": real, "fake": fake}, k)[0]
+      (d_loss, d_aux), d_grads = jax.value_and_grad(
+        lambda p: disc_loss(p, {"real": real, "fake": fake}, k), has_aux=True
       )(state[n].params)
       new[n] = state[n].apply_gradients(d_grads, tx_disc, ema_decay=ema_decay)
       metrics[f"train/loss_{n}"] = d_loss
+      metrics.update({f"train/{name}_{n}": v for name, v in d_aux.items()})
     return new, metrics
 
   return train_step
@@ -195,6 +247,9 @@ def _check(config):
   for name in ("lambda_cycle", "lambda_identity"):
     checks.real(f"objective.{name}", obj[name], 0)
   checks.integer("objective.pool_size", obj.pool_size, 0)
+  augment_policy(config)
+  for name in ("r1_gamma", "r2_gamma"):
+    checks.real(f"objective.{name}", obj.get(name, 0.0), 0)
   m = config.model
   for name in ("gen_features", "disc_features"):
     checks.integer(f"model.{name}", m[name], 1)
@@ -210,6 +265,14 @@ def _check(config):
       f"'{gdata.PAIR_SEP}' (e.g. 'testA{gdata.PAIR_SEP}testB'), "
       f"not {config.eval.split!r}."
     )
+
+
+def augment_policy(config) -> tuple:
+  """objective.augment as a tuple of genjax.augment transforms, or one clear error."""
+  try:
+    return augment.parse_policy(config.objective.get("augment", ""))
+  except ValueError as e:
+    raise ConfigError(f"objective.augment: {e}") from None
 
 
 def make(config, image_shape) -> Experiment:
@@ -245,6 +308,10 @@ def make(config, image_shape) -> Experiment:
     lambda_cycle=obj.lambda_cycle,
     lambda_identity=obj.lambda_identity,
     ema_decay=config.train.ema_decay,
+    # .get: workdirs trained before these fields existed still load.
+    augment_policy=augment_policy(config),
+    r1_gamma=obj.get("r1_gamma", 0.0),
+    r2_gamma=obj.get("r2_gamma", 0.0),
   )
   known = has_ground_truth(config)
 

@@ -1,7 +1,8 @@
 """GAN stabilisers: the R1/R2 gradient penalty against gradients known by hand,
 DiffAugment (the same transform of real and fake for one key, pixels moved as asked,
 differentiable), spectral normalisation against numpy's SVD, the defaults left as they
-were, and short stabilised runs of the MLP GAN and DCGAN."""
+were, short stabilised runs of the MLP GAN and DCGAN, and CycleGAN's augmented, penalised
+discriminators."""
 
 import flax.linen as nn
 import jax
@@ -9,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from experiments import gan
-from experiments.configs import dcgan_digits, gan_digits
+from experiments import cyclegan, gan
+from experiments.configs import cyclegan_digits, dcgan_digits, gan_digits
 from genjax import augment, losses
 from genjax.errors import ConfigError
 from genjax.nn import gan as gan_nn
@@ -241,3 +242,44 @@ def test_stabilised_smoke_training_runs_with_finite_losses(mod):
   assert not all(np.array_equal(a, b) for a, b in leaves)
   ev = jax.jit(exp.eval_step)(state, {"image": _images(8)}, jax.random.key(0))
   assert all(bool(jnp.all(jnp.isfinite(v))) for v in ev.values())
+
+
+# --- CycleGAN's discriminators -----------------------------------------------------------
+
+
+def test_cyclegan_discriminator_objective_adds_r1_through_the_augmentation():
+  # D(v) = w * v, one score per pixel, averaged per example: gradient w / n per pixel, so
+  # R1 = gamma/2 * w^2 / n; translation and cutout keep some pixels, so with augmentation
+  # the gradient reaches only the pixels that survive (fewer, never more).
+  nets = lambda params, v, *, net: params["w"] * v
+  real, fake = _images(2), _images(2, seed=1)
+  n = int(np.prod(SHAPE))
+
+  def objective(**options):
+    return cyclegan.discriminator_objective(
+      nets,
+      {"w": jnp.float32(2.0)},
+      {"real": real, "fake": fake},
+      jax.random.key(0),
+      gan_loss="lsgan",
+      **options,
+    )
+
+  plain, aux = objective()
+  assert aux == {}
+  loss, aux = objective(r1_gamma=3.0)
+  np.testing.assert_allclose(float(aux["r1"]), 1.5 * 4.0 / n, rtol=1e-5)
+  np.testing.assert_allclose(float(loss), float(plain) + 1.5 * 4.0 / n, rtol=1e-5)
+  _, aux = objective(r1_gamma=3.0, augment_policy=("translation", "cutout"))
+  assert 0 < float(aux["r1"]) < 1.5 * 4.0 / n
+
+
+def test_cyclegan_step_with_augmentation_and_r1_is_finite():
+  c = cyclegan_digits.get_config("smoke,diffaug,r1")
+  assert c.objective.augment == "translation,cutout" and c.objective.r1_gamma == 1.0
+  exp = cyclegan.make(c, SHAPE)
+  state = exp.init(jax.random.key(0))
+  batch = {"image_a": _images(4), "image_b": _images(4, seed=1)}
+  _, m = jax.jit(exp.train_step)(state, batch, jax.random.key(1))
+  for name in ("loss_G", "loss_D_X", "loss_D_Y", "r1_D_X", "r1_D_Y"):
+    assert np.isfinite(float(m[f"train/{name}"])), name

@@ -2,7 +2,9 @@
 is domain A's other half under a known invertible map T (inverted, shifted one source
 pixel), so translation error is measured against ground truth. Minutes on 2 CPU cores.
 cyclegan_horse2zebra.py and cyclegan_monet2photo.py derive from it.
-Args: `smoke` (bool: seconds)."""
+Args: `smoke` (bool: seconds); `diffaug` (bool: DiffAugment translation,cutout of every
+image the discriminators see); `r1` (bool: R1 gradient penalty, gamma 1, on their real
+inputs)."""
 
 import ml_collections
 
@@ -10,7 +12,7 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, smoke=False)
+  args = base.parse_arg(arg, smoke=False, diffaug=False, r1=False)
   c = base.get_base_config()
   c.family = "cyclegan"
   c.data.update(name="digits_cycle/16x16", domains=("trainA", "trainB"))
@@ -29,6 +31,10 @@ def get_config(arg=None):
       lambda_cycle=10.0,
       lambda_identity=0.5,  # times lambda_cycle; 0 disables the identity loss
       pool_size=50,
+      # DiffAugment of the discriminators' inputs: "" or some of color,translation,cutout
+      augment="translation,cutout" if args.diffaug else "",
+      r1_gamma=1.0 if args.r1 else 0.0,  # gradient penalty on real images
+      r2_gamma=0.0,  # gradient penalty on fakes
     )
   )
   c.optim.update(name="adam", learning_rate=2e-4, b1=0.5, schedule="constant_then_linear")
