@@ -38,6 +38,12 @@ class StopOnSigterm:
   def __call__(self, step: int) -> bool:
     return self.requested
 
+  def stopped_at(self, step: int) -> None:
+    # The loop stopped every process because one of them was signalled (preemption of
+    # one host): each exits as the signalled one does, so a scheduler requeues the job.
+    del step
+    self.requested = True
+
 
 def main(argv):
   del argv

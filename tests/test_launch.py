@@ -179,6 +179,12 @@ def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
 
 def _two_processes(workdir, tfds_dir, *extra, per_process=((), ())):
   """Runs launch.train as two JAX processes on 127.0.0.1 (gloo collectives)."""
+  procs = _start_two(workdir, tfds_dir, *extra, per_process=per_process)
+  outs = [p.communicate(timeout=300) for p in procs]
+  return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
+
+
+def _start_two(workdir, tfds_dir, *extra, per_process=((), ())):
   import socket
 
   with socket.socket() as s:
@@ -208,8 +214,38 @@ def _two_processes(workdir, tfds_dir, *extra, per_process=((), ())):
     )
     for i in range(2)
   ]
-  outs = [p.communicate(timeout=300) for p in procs]
-  return [(p.returncode, out, err) for p, (out, err) in zip(procs, outs)]
+  return procs
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_step_and_they_resume(tmp_path, tfds_dir):
+  """Preemption of one host: process 1 alone gets SIGTERM; both save one checkpoint at the
+  same step (the next log step, decided together) and exit 143; the rerun resumes it."""
+  workdir = str(tmp_path / "preempt")
+  quiet = (
+    "--config.train.eval_every=0",
+    "--config.train.sample_every=0",
+    "--config.eval.fd_num_samples=0",
+    "--figures=false",
+  )
+  procs = _start_two(
+    workdir,
+    tfds_dir,
+    *quiet,
+    "--config.train.num_steps=100000",
+    "--config.train.checkpoint_every=100000",
+  )
+  for line in procs[0].stdout:
+    if line.startswith("step 10/"):
+      break
+  procs[1].send_signal(signal.SIGTERM)
+  outs = [p.communicate(timeout=120) for p in procs]
+  assert [p.returncode for p in procs] == [128 + signal.SIGTERM] * 2, outs[0][1][-2000:]
+  assert all("Stopped by SIGTERM" in out for out, _ in outs)
+  steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
+  assert len(steps) == 1 and 10 < steps[0] < 100000 and steps[0] % 5 == 0  # a log step
+  runs = _two_processes(workdir, tfds_dir, *quiet, f"--config.train.num_steps={steps[0] + 5}")
+  assert [code for code, _, _ in runs] == [0, 0], runs[0][2][-2000:]
+  assert f"from step {steps[0]}" in runs[0][1]
 
 
 def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path, tfds_dir):

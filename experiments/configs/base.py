@@ -60,6 +60,9 @@ def get_base_config() -> ml_collections.ConfigDict:
       # > 0: stop once the run has trained this many seconds (summed over resumes; not
       # counting compilation, evaluation, sampling or saves), even before num_steps
       time_budget_s=0.0,
+      # k > 1: k training steps per jitted call (a lax.scan over k batches), same result;
+      # every cadence above must be a multiple of k
+      steps_per_dispatch=1,
     )
   )
   c.sample = ml_collections.ConfigDict(dict(num=64, batch_size=500))

@@ -26,17 +26,41 @@ def abstract_state(experiment: Experiment, key, mesh):
   return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=repl), shapes)
 
 
-def make_step_fn(experiment: Experiment, mesh, key):
+def make_step_fn(experiment: Experiment, mesh, key, steps_per_dispatch: int = 1):
   """The jitted train step: state replicated and donated, batch sharded over `data`,
-  and the step's key folded from `key` and the step number inside jit."""
-  repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
+  and the step's key folded from `key` and the step number inside jit.
+
+  steps_per_dispatch = k > 1: one call runs k steps as a `lax.scan` over k batches
+  stacked along a leading axis (metrics come back stacked too), each step with the key
+  it would have had alone, so that a small model on a fast accelerator is not bound by
+  Python's dispatch of one step at a time."""
+  k = steps_per_dispatch
+  repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh, stacked=k > 1)
 
   def train_step(state, batch, step):
     return experiment.train_step(state, batch, jax.random.fold_in(key, step))
 
+  def k_steps(state, batches, step):
+    def body(state, xs):
+      batch, i = xs
+      return train_step(state, batch, step + i)
+
+    return jax.lax.scan(body, state, (batches, jax.numpy.arange(k, dtype=step.dtype)))
+
   return jax.jit(
-    train_step, in_shardings=(repl, sharded, repl), out_shardings=(repl, repl), donate_argnums=0
+    k_steps if k > 1 else train_step,
+    in_shardings=(repl, sharded, repl),
+    out_shardings=(repl, repl),
+    donate_argnums=0,
   )
+
+
+def _next_batch(train_iter, mesh, k: int):
+  if k == 1:
+    return mesh_lib.global_batch(next(train_iter), mesh)
+  local = [next(train_iter) for _ in range(k)]
+  stacked = jax.tree.map(lambda *xs: np.stack(xs), *local)
+  return mesh_lib.global_batch(stacked, mesh, stacked=True)
 
 
 def _keys(seed: int):
@@ -128,7 +152,8 @@ def train_and_evaluate(
   `should_stop(step)` lets a caller (a SIGTERM handler, a test) end the run early; the
   state is checkpointed first, so rerunning the same command continues exactly. In a
   multi-process run a stop requested on any process stops every process at the same step,
-  the next multiple of train.log_every. Returns the last evaluation's metrics.
+  the next multiple of train.log_every, and a `should_stop` with a `stopped_at(step)`
+  method is told so on every process. Returns the last evaluation's metrics.
   """
   tc = config.train
   preflight.check(config, experiment)  # before any dataset, directory or parameter
@@ -161,7 +186,8 @@ def train_and_evaluate(
   budget = float(tc.get("time_budget_s", 0.0))
   spent = budget > 0 and clock.recorded >= budget  # by the runs this one resumes
 
-  step_fn = make_step_fn(experiment, mesh, keys["train"])
+  per_call = int(tc.get("steps_per_dispatch", 1))
+  step_fn = make_step_fn(experiment, mesh, keys["train"], per_call)
   evaluators = evaluators_lib.from_config(
     evaluators_lib.EvalContext(
       experiment=experiment, config=config, mesh=mesh, key=keys["eval"], feature_net=feature_net
@@ -211,13 +237,13 @@ def train_and_evaluate(
     elif spent:
       _say(f"{workdir} has trained for its budget of {budget:g} s; nothing to train.")
     while step < tc.num_steps and not spent:
-      batch = mesh_lib.global_batch(next(train_iter), mesh)
+      batch = _next_batch(train_iter, mesh, per_call)
       with clock.excluding() if first else contextlib.nullcontext():  # XLA compiling the step
         state, metrics = step_fn(state, batch, np.int32(step))
         if first:
           jax.block_until_ready(metrics)
       first = False
-      step += 1
+      step += per_call
       pending.append(metrics)
       if block_each_step:
         jax.block_until_ready(state)
@@ -259,6 +285,8 @@ def train_and_evaluate(
         _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
       if stop:
         _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
+        if hasattr(should_stop, "stopped_at"):
+          should_stop.stopped_at(step)
         break
     if not last_eval and (step >= tc.num_steps or spent) and tc.eval_every:
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)

@@ -35,6 +35,26 @@ def check(config, experiment=None) -> None:
     check_state(experiment, config)
 
 
+def _check_dispatch(config) -> None:
+  """Every cadence must fall on a multiple of train.steps_per_dispatch: the loop sees
+  the state only between dispatches."""
+  tc = config.train
+  k = checks.integer("train.steps_per_dispatch", tc.get("steps_per_dispatch", 1), 1, 10_000)
+  if k == 1:
+    return
+  cadences = {f"train.{n}": tc[n] for n in ("num_steps", "log_every", "checkpoint_every")}
+  cadences.update({f"train.{n}": tc[n] for n in ("eval_every", "sample_every") if tc[n]})
+  for name, entry in config.get("evals", {}).items():
+    if int(entry.get("every", 0)) > 0:
+      cadences[f"evals.{name}.every"] = int(entry.every)
+  for name, value in cadences.items():
+    if value % k:
+      raise ConfigError(
+        f"{name}={value} is not a multiple of train.steps_per_dispatch={k}: the loop "
+        f"only sees the state every {k} steps."
+      )
+
+
 def _check_scalars(config) -> None:
   d, tc = config.data, config.train
   checks.integer("data.batch_size", d.batch_size, 1)
@@ -50,6 +70,7 @@ def _check_scalars(config) -> None:
   checks.integer("train.keep_checkpoints", tc.keep_checkpoints, 1)
   checks.real("train.ema_decay", tc.ema_decay, 0, 1, high_open=True)
   checks.real("train.time_budget_s", tc.get("time_budget_s", 0.0), 0)
+  _check_dispatch(config)
   for section in ("optim", "optim_disc"):
     if section in config:
       optim.check(config[section], section)
