@@ -206,7 +206,12 @@ def train_and_evaluate(
   # A resumed run rewrites what the interrupted one logged after this checkpoint, so
   # every step's metrics are in the record exactly once.
   writer = MetricWriter(workdir, enabled=lead, resume_step=step)
-  progress = Progress(step, tc.num_steps, enabled=lead)
+  progress = Progress(
+    step,
+    tc.num_steps,
+    enabled=lead,
+    seconds_left=(lambda: budget - clock.seconds()) if budget > 0 else None,
+  )
   pending: list = []
   last_eval: dict = {}
 

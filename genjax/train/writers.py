@@ -87,9 +87,11 @@ def read_metrics(workdir: str) -> list[dict]:
 class Progress:
   """`step 500/5000 | train/loss 103.2 | 212.4 steps/s | ETA 0:00:21` on stdout."""
 
-  def __init__(self, first_step: int, num_steps: int, *, enabled: bool = True):
+  def __init__(self, first_step: int, num_steps: int, *, enabled: bool = True, seconds_left=None):
+    """`seconds_left()`: what remains of a time budget, which bounds the ETA."""
     self.enabled = enabled
     self.num_steps = num_steps
+    self._seconds_left = seconds_left
     self._t0, self._s0 = time.perf_counter(), first_step
 
   def restart_clock(self, step: int) -> None:
@@ -110,6 +112,8 @@ class Progress:
       return text
     rate = self.steps_per_second(step)
     eta = (self.num_steps - step) / rate if rate > 0 else float("nan")
+    if self._seconds_left is not None:
+      eta = max(0.0, min(eta, self._seconds_left()))
     eta_s = time.strftime("%H:%M:%S", time.gmtime(eta)) if np.isfinite(eta) else "?"
     return f"{text} | {rate:.1f} steps/s | ETA {eta_s}"
 
