@@ -139,10 +139,13 @@ def make(config, image_shape) -> Experiment:
     return decode(state.ema_params, z)
 
   def figures(state, ctx):
-    return autoencoder_figures.make_all(
-      state, ctx, init=init, encode=jax.jit(encode), decode=jax.jit(decode)
-    )
+    return autoencoder_figures.make_all(state, ctx, encode=jax.jit(encode), decode=jax.jit(decode))
 
   return Experiment(
-    init=init, train_step=train_step, eval_step=eval_step, sample=sample, figures=figures
+    init=init,
+    train_step=train_step,
+    eval_step=eval_step,
+    sample=sample,
+    figures=figures,
+    features=lambda state, x: encode(state.ema_params, x),  # the code, for the linear probe
   )

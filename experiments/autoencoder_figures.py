@@ -1,5 +1,6 @@
 """The autoencoder's figures and numbers for a trained workdir: reconstructions, denoising,
-the code as features for a linear probe, and that decoding random codes gives no digits.
+and that decoding random codes gives no digits. The code as features for a linear probe
+is the `linear_probe` evaluator (genjax/eval/evaluators.py; Experiment.features).
 
 `write_not_generative` is shared with the VAE's figures, so both families are scored by
 the same protocol (same classifier, same test images, same number of samples).
@@ -17,12 +18,10 @@ from genjax import corruption as corruption_lib
 from genjax import data as gdata
 from genjax import viz
 from genjax.eval import frechet
-from genjax.eval.probe import linear_probe_accuracy
 
 
-def make_all(state, ctx, *, init, encode, decode) -> list:
-  """encode(params, x) -> codes and decode(params, z) -> images, both jitted; init(key)
-  builds a fresh state, whose encoder is the random-features baseline of the probe."""
+def make_all(state, ctx, *, encode, decode) -> list:
+  """encode(params, x) -> codes and decode(params, z) -> images, both jitted."""
   cfg, obj = ctx.config, ctx.config.objective
   params = state.ema_params
   test = gdata.load_split(cfg.data, cfg.eval.split)
@@ -56,28 +55,6 @@ def make_all(state, ctx, *, init, encode, decode) -> list:
         "clean input": u(x[idx]),
       },
     )
-  )
-
-  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
-  train_codes = _batched(lambda v: encode(params, v), train["image"])
-  test_codes = _batched(lambda v: encode(params, v), x)
-  random_params = init(jax.random.fold_in(ctx.key, 1)).ema_params
-  probe = {
-    "encoder": linear_probe_accuracy(train_codes, train["label"], test_codes, labels),
-    "random_init_encoder": linear_probe_accuracy(
-      _batched(lambda v: encode(random_params, v), train["image"]),
-      train["label"],
-      _batched(lambda v: encode(random_params, v), x),
-      labels,
-    ),
-    "pixels": linear_probe_accuracy(train["image"], train["label"], x, labels),
-    "code_dim": int(test_codes.shape[-1]),
-    "step": int(ctx.step),
-  }
-  paths.append(_write_json(os.path.join(out, "probe.json"), probe))
-  _say(
-    "Linear probe test accuracy: "
-    + ", ".join(f"{k} {v:.4f}" for k, v in probe.items() if isinstance(v, float))
   )
 
   if ctx.feature_net is not None:

@@ -1,12 +1,11 @@
 """Figures of a trained autoregressive model: samples, completions of test images whose
 bottom half is hidden (PixelRNN's Figure 1: occluded, completions, original, here as
-labelled rows), one row per class for a class-conditional model, the NLL curves, and for
-dynamically binarised data the floor no model can beat (binarization_floor.json).
+labelled rows), one row per class for a class-conditional model, and the NLL curves.
 
-How often a class-conditional sample is of the class it was drawn for is the evaluator
-`class_accuracy` (genjax/eval/evaluators.py), logged with the run's other metrics."""
+How often a class-conditional sample is of the class it was drawn for, and for
+dynamically binarised data the floor no model's NLL can beat, are the evaluators
+`class_accuracy` and `binarization_floor` (genjax/eval/evaluators.py)."""
 
-import json
 import os
 
 import jax
@@ -17,7 +16,6 @@ from experiments.figure_helpers import metric_curves, one_per_class
 from genjax import autoregressive as ar
 from genjax import data as gdata
 from genjax import viz
-from genjax.eval import likelihood
 
 NUM_COMPLETIONS = 3
 
@@ -84,24 +82,4 @@ def make_all(state, ctx, *, sampler, conditional: bool, num_classes: int) -> lis
       title="exact negative log-likelihood",
     )
   )
-  if cfg.data.binarize == "dynamic":
-    paths.append(_binarization_floor(os.path.join(out, "binarization_floor.json"), cfg))
   return [p for p in paths if p]
-
-
-def _binarization_floor(path, cfg) -> str:
-  grey = cfg.data.copy_and_resolve_references()
-  grey.binarize = "none"
-  test = gdata.load_split(grey, cfg.eval.split)
-  nats = float(np.mean(likelihood.binarization_entropy((test["image"] + 1.0) / 2.0)))
-  floor = {
-    "split": cfg.eval.split,
-    "num_images": int(len(test["image"])),
-    "nll": nats,
-    "bits_per_dim": nats / (likelihood.num_dims(test["image"].shape[1:]) * np.log(2.0)),
-    "meaning": "mean over test images of sum_i H(Bernoulli(grey_i)): a lower bound "
-    "on the test NLL of any model of the dynamically binarised data",
-  }
-  with open(path, "w", encoding="utf-8") as f:
-    json.dump(floor, f, indent=2)
-  return path

@@ -1,11 +1,10 @@
 """CycleGAN's figures: the paper's Figure 1 rows (x, G(x), F(G(x)) and y, F(y), G(F(y))),
-the known translation T(x) beside them on digits, the losses over training, and the
-translation error table against two baselines where the true map is known."""
+the known translation T(x) beside them on digits, and the losses over training. The
+translation error against the true map (beside two baselines) is the `translation_error`
+evaluator (genjax/eval/evaluators.py)."""
 
-import json
 import os
 
-import jax
 import numpy as np
 
 from experiments.figure_helpers import metric_curves
@@ -26,8 +25,6 @@ def make_all(state, ctx, *, translate, known: bool) -> list:
   test_a = gdata.load_split(cfg.data, split_a)["image"]
   test_b = gdata.load_split(cfg.data, split_b)["image"]
   paths = [*translation_rows(state, ctx, translate, test_a, test_b, known), loss_curves(ctx)]
-  if known:
-    paths.append(translation_error_table(state, ctx, translate, test_a, test_b))
   return [p for p in paths if p]
 
 
@@ -66,59 +63,3 @@ def loss_curves(ctx):
     ylabel=f"loss (adversarial: {kind}, mean per D patch;\ncycle: mean L1 per pixel)",
     title="CycleGAN losses",
   )
-
-
-def _errors(pred, target) -> dict:
-  d = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
-  return {"mae": float(np.mean(np.abs(d))), "rmse": float(np.sqrt(np.mean(d * d)))}
-
-
-def translation_error_table(state, ctx, translate, test_a, test_b):
-  """Test-set MAE and RMSE per pixel ([-1, 1] images) of G against T and F against T^-1,
-  beside the identity map and the best intensity-only map fitted on training pairs."""
-  cfg = ctx.config
-  train_a = gdata.load_split(cfg.data, cfg.data.domains[0])["image"]
-  train_b = gdata.load_split(cfg.data, cfg.data.domains[1])["image"]
-  n = min(len(test_a), len(test_b))
-  rows = _translate_all(state, translate, test_a[:n], test_b[:n], ctx.key)
-  # Each direction over its whole test split (the lengths may differ).
-  ga = (
-    np.concatenate([rows[1], _translate_all(state, translate, test_a[n:], test_a[n:], ctx.key)[1]])
-    if len(test_a) > n
-    else rows[1]
-  )
-  fb = (
-    np.concatenate([rows[4], _translate_all(state, translate, test_b[n:], test_b[n:], ctx.key)[4]])
-    if len(test_b) > n
-    else rows[4]
-  )
-  t_a, t_b = appearance.transform(test_a), appearance.inverse_transform(test_b)
-  map_ab = appearance.fit_intensity_map(train_a, appearance.transform(train_a))
-  map_ba = appearance.fit_intensity_map(train_b, appearance.inverse_transform(train_b))
-  table = {
-    "step": ctx.step,
-    "A->B": {
-      "cyclegan G": _errors(ga, t_a),
-      "identity": _errors(test_a, t_a),
-      "intensity map": _errors(appearance.apply_intensity_map(map_ab, test_a), t_a),
-    },
-    "B->A": {
-      "cyclegan F": _errors(fb, t_b),
-      "identity": _errors(test_b, t_b),
-      "intensity map": _errors(appearance.apply_intensity_map(map_ba, test_b), t_b),
-    },
-    "test_images": {"A": len(test_a), "B": len(test_b)},
-  }
-  path = os.path.join(ctx.figures_dir, "translation_error.json")
-  if jax.process_index() == 0:
-    with open(path, "w", encoding="utf-8") as f:
-      json.dump(table, f, indent=2)
-    for direction in ("A->B", "B->A"):
-      print(
-        f"{direction}: "
-        + "; ".join(
-          f"{k} MAE {v['mae']:.4f} RMSE {v['rmse']:.4f}" for k, v in table[direction].items()
-        ),
-        flush=True,
-      )
-  return path

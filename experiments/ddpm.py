@@ -19,6 +19,7 @@ from genjax.train.optim import make_optimizer
 from genjax.train.state import TrainState
 
 SAMPLERS = ("ancestral", "ddim")
+DDIM_STEPS = (10, 20, 50, 100)  # the sampler_sweep evaluator's DDIM rows (those below T)
 MAX_TIMESTEPS = 100_000
 
 
@@ -192,7 +193,14 @@ def make(config, image_shape) -> Experiment:
       inpaint=jax.jit(inpaint),
     )
 
-  steps = schedule.num_timesteps if smp.sampler == "ancestral" else smp.ddim_steps
+  T = schedule.num_timesteps
+  steps = T if smp.sampler == "ancestral" else smp.ddim_steps
+
+  def sampler(name, steps):
+    return lambda state, key, n: generate(state.ema_params, key, n, sampler=name, ddim_steps=steps)
+
+  # Song et al.'s Table 1: DDIM (eta = 0) at S steps and at T, and ancestral sampling.
+  sweep = [("ddim", s) for s in DDIM_STEPS if s < T] + [("ddim", T), ("ancestral", T)]
   return Experiment(
     init=init,
     train_step=train_step,
@@ -200,4 +208,5 @@ def make(config, image_shape) -> Experiment:
     sample=sample,
     figures=figures,
     network_evals_per_sample=steps,
+    samplers=tuple((name, s, sampler(name, s)) for name, s in sweep),
   )

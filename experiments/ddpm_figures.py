@@ -1,11 +1,11 @@
 """The DDPM and DDIM papers' figures for a trained workdir: samples, progressive
 generation (Ho et al. Figure 6), interpolation in x_t (Figure 8), inpainting, and the
-sample quality against the number of sampling steps (Song et al. Table 1)."""
+table of sample quality against the number of sampling steps (Song et al. Table 1,
+steps_vs_quality.md) drawn from the `sampler_sweep` evaluator's results."""
 
 import functools
-import json
 import os
-import time
+import re
 
 import jax
 import jax.numpy as jnp
@@ -15,8 +15,6 @@ from experiments.figure_helpers import has_every_class, metric_curves, one_per_c
 from genjax import data as gdata
 from genjax import diffusion, viz
 from genjax.eval import evaluators, likelihood
-
-DDIM_STEPS = (10, 20, 50, 100)
 
 
 def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
@@ -29,7 +27,7 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   u = viz.to_unit
   keys = dict(
     zip(("samples", "progressive", "interp", "inpaint", "quality"), jax.random.split(ctx.key, 5))
-  )
+  )  # "quality": unused, kept so that the other figures' keys stay as they were
   paths = []
 
   def sampler(name, steps=T, return_path=False):
@@ -117,7 +115,7 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   rows["original"] = u(x0)
   paths.append(viz.labeled_rows(os.path.join(out, "inpainting.png"), rows))
 
-  paths += _steps_vs_quality(out, ctx, params, keys["quality"], sampler, T)
+  paths.append(steps_vs_quality(os.path.join(out, "steps_vs_quality.md"), ctx))
   curve = metric_curves(
     os.path.join(out, "loss.png"),
     ctx.workdir,
@@ -129,53 +127,33 @@ def make_all(state, ctx, *, schedule, generate, denoise_from, inpaint) -> list:
   return [p for p in paths + [curve] if p]
 
 
-def _steps_vs_quality(out, ctx, params, key, sampler, T) -> list:
-  """FD on digit-classifier features and samples/s for DDIM (η = 0) at S steps and for
-  ancestral sampling (T steps); each sampler compiled first so the time is sampling alone."""
-  cfg = ctx.config.copy_and_resolve_references()
-  n = cfg.sample.quality_num
-  with cfg.unlocked():
-    cfg.eval.fd_num_samples = n  # the real sets of the FD and its floor have n images too
-  quality = (
-    evaluators.sample_quality_for(ctx.feature_net, cfg) if ctx.feature_net is not None else None
-  )
-  runs = [("ddim", s) for s in DDIM_STEPS if s < T] + [("ddim", T), ("ancestral", T)]
-  rows = []
-  for name, steps in runs:
-    fn = sampler(name, steps)
-    compiled = fn.lower(params, key, n).compile()
-    t0 = time.perf_counter()
-    images = np.asarray(jax.block_until_ready(compiled(params, key)))
-    seconds = time.perf_counter() - t0
-    row = {
-      "sampler": name,
-      "steps": steps,
-      "eta": 0.0 if name == "ddim" else None,
-      "samples_per_s": n / seconds,
-      "num_samples": n,
-    }
-    if quality is not None:
-      m = quality.metrics(images)
-      row["fd"] = m[f"eval/fd_{quality.net.name}"]
-      row["fd_floor"] = m[f"eval/fd_{quality.net.name}_floor"]
-    rows.append(row)
-  fd_name = quality.net.name if quality is not None else "(no feature net)"
+def steps_vs_quality(path, ctx) -> str | None:
+  """The `sampler_sweep` evaluator's results (ctx.evaluation) as a Markdown table:
+  Fréchet distance on the digit classifier's features and samples/s per sampler and
+  step count. None when the evaluator did not run on this checkpoint."""
+  rows, fd_name, floor = {}, None, None
+  for key, value in (ctx.evaluation or {}).items():
+    rest = key.removeprefix(evaluators.SWEEP_PREFIX)
+    row = re.fullmatch(r"(\w+)_(\d+)/(.+)", rest)
+    if key == rest:
+      continue
+    if row:
+      rows.setdefault((row[1], int(row[2])), {})[row[3]] = value
+    elif rest.startswith("fd_") and rest.endswith("_floor"):
+      fd_name, floor = rest.removeprefix("fd_").removesuffix("_floor"), value
+  if not rows:
+    return None
   lines = [
-    f"| sampler | steps S | FD {fd_name} | FD floor | samples/s |",
+    f"| sampler | steps S | FD {fd_name or '(no feature net)'} | FD floor | samples/s |",
     "|---|---:|---:|---:|---:|",
   ]
-  for r in rows:
-    label = "DDIM, η = 0" if r["sampler"] == "ddim" else "ancestral (DDPM)"
-    fd = f"{r['fd']:.2f}" if "fd" in r else "n/a"
-    floor = f"{r['fd_floor']:.2f}" if "fd_floor" in r else "n/a"
-    lines.append(f"| {label} | {r['steps']} | {fd} | {floor} | {r['samples_per_s']:.1f} |")
-  table = "\n".join(lines)
+  fmt = lambda v: "n/a" if v is None else f"{v:.2f}"
+  # DDIM by steps, then ancestral, as Song et al.'s table
+  for (name, steps), r in sorted(rows.items(), key=lambda kv: (kv[0][0] != "ddim", kv[0][1])):
+    label = "DDIM, η = 0" if name == "ddim" else "ancestral (DDPM)"
+    fd = fmt(r.get(f"fd_{fd_name}"))
+    lines.append(f"| {label} | {steps} | {fd} | {fmt(floor)} | {r['images_per_sec']:.1f} |")
   if jax.process_index() == 0:
-    print(
-      f"Sample quality against sampling steps ({n} samples, step {ctx.step}):\n{table}", flush=True
-    )
-    with open(os.path.join(out, "steps_vs_quality.json"), "w", encoding="utf-8") as f:
-      json.dump(rows, f, indent=2)
-    with open(os.path.join(out, "steps_vs_quality.md"), "w", encoding="utf-8") as f:
-      f.write(table + "\n")
-  return [os.path.join(out, "steps_vs_quality.json"), os.path.join(out, "steps_vs_quality.md")]
+    with open(path, "w", encoding="utf-8") as f:
+      f.write("\n".join(lines) + "\n")
+  return path

@@ -1,10 +1,14 @@
-"""The GAN papers' figures and numbers for a trained workdir.
+"""The GAN papers' figures for a trained workdir.
 
 Goodfellow et al. (2014): samples with the nearest training example of the sample beside
-it (Figure 2: the model does not copy), the Parzen-window log-likelihood (Table 1).
-Radford et al. (2015): latent interpolation (Figure 4) and latent vector arithmetic
-(Figure 7). Plus sample grids over training, the loss curves, and mode coverage under the
-digit classifier (classes generated, entropy of the class histogram) to show collapse.
+it (Figure 2: the model does not copy). Radford et al. (2015): latent interpolation
+(Figure 4) and latent vector arithmetic (Figure 7, with latent_arithmetic.json: the
+numbers the picture shows). Plus sample grids over training and the loss curves.
+
+The numbers a table reports are evaluators (genjax/eval/evaluators.py, config.evals):
+the Parzen-window log-likelihood of Table 1 (`parzen`, beside the training set as the
+samples) and mode coverage (`sample_quality`: classes covered and class entropy, of the
+samples and of the test digits).
 """
 
 import glob
@@ -18,8 +22,6 @@ import numpy as np
 from experiments.figure_helpers import metric_curves
 from genjax import data as gdata
 from genjax import viz
-from genjax.errors import ConfigError
-from genjax.eval import evaluators, parzen
 
 
 def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
@@ -28,7 +30,6 @@ def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
   cross-entropy losses."""
   del state
   cfg, out = ctx.config, ctx.figures_dir
-  check_parzen_held_out(cfg)  # Before the slow figures, not after them.
   keys = dict(zip(("grid", "pool", "interp", "noise", "parzen"), jax.random.split(ctx.key, 5)))
   u = viz.to_unit
   paths = []
@@ -56,31 +57,22 @@ def make_all(state, ctx, *, generate, latent, d_is_probability: bool) -> list:
   rows = np.asarray(generate(path_z.reshape(-1, za.shape[-1]).astype(np.float32)))
   paths.append(viz.save_grid(os.path.join(out, "interpolation.png"), u(rows), ncol=10))
 
-  metrics = {"step": ctx.step}
-  metrics.update(parzen_metrics(cfg, generate, latent, keys["parzen"]))
   net = ctx.feature_net
   if net is not None:
     probs = net.outputs(pool)[0]
-    metrics["mode_coverage"] = mode_coverage(probs, cfg.eval.mode_min_fraction)
-    real = gdata.load_split(cfg.data, cfg.eval.split)["image"]
-    metrics["mode_coverage_test_set"] = mode_coverage(
-      net.outputs(real)[0], cfg.eval.mode_min_fraction
-    )
     arith_path, arith = latent_arithmetic(
       os.path.join(out, "latent_arithmetic.png"), generate, net, z_pool, pool, probs, keys["noise"]
     )
     if arith_path:
       paths.append(arith_path)
-      metrics["latent_arithmetic"] = arith
+      path = os.path.join(out, "latent_arithmetic.json")
+      if jax.process_index() == 0:
+        with open(path, "w", encoding="utf-8") as f:
+          json.dump({"step": ctx.step, "rows": arith}, f, indent=2)
+      paths.append(path)
   paths.extend(
     training_curves(out, ctx.workdir, cfg.objective.discriminator_loss, d_is_probability)
   )
-
-  if jax.process_index() == 0:
-    with open(os.path.join(out, "metrics.json"), "w", encoding="utf-8") as f:
-      json.dump(metrics, f, indent=2)
-    paths.append(os.path.join(out, "metrics.json"))
-    print(_summary(metrics), flush=True)
   return [p for p in paths if p]
 
 
@@ -92,72 +84,6 @@ def _draw(generate, latent, key, n: int, batch: int):
     zs.append(np.asarray(z))
     xs.append(np.asarray(generate(z)))
   return np.concatenate(zs), np.concatenate(xs)
-
-
-# --- Metrics ------------------------------------------------------------------------
-
-
-def mode_coverage(probs, min_fraction: float) -> dict:
-  """Classes generated and the entropy of the predicted-class histogram (nats)."""
-  return evaluators.class_coverage(probs, min_fraction)
-
-
-def check_parzen_held_out(cfg) -> None:
-  """Sigma must be chosen on images the model never trained on (nor the reference row's
-  centres, which are the training images)."""
-  valid, train = cfg.eval.parzen_valid_split, gdata.train_split(cfg.data)
-  sizes = gdata.split_sizes(cfg.data, gdata.shared_splits(valid, train))
-  if gdata.splits_overlap(valid, train, sizes):
-    raise ConfigError(
-      f"eval.parzen_valid_split={valid!r} shares images with "
-      f"data.train_split={train!r}; hold them out of training, "
-      "e.g. train on 'train[:50000]' and validate on 'train[50000:]'."
-    )
-
-
-def parzen_metrics(cfg, generate, latent, key) -> dict:
-  """Table 1's estimate: sigma chosen on the validation split, mean ± s.e. on test, on
-  pixels in [0, 1]; beside it the same estimate with the training images as the kernel
-  centres, i.e. what the estimator gives a model that memorised the training set."""
-  check_parzen_held_out(cfg)
-  _, fakes = _draw(generate, latent, key, cfg.eval.parzen_samples, cfg.sample.batch_size)
-  fakes = viz.to_unit(fakes)
-  valid = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.parzen_valid_split)["image"])
-  test = viz.to_unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
-  train = viz.to_unit(gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"])
-  sigmas = [float(s) for s in cfg.eval.parzen_sigmas]
-  result = {}
-  for name, centres in (("parzen", fakes), ("parzen_train_set", train)):
-    sigma, valid_means = parzen.select_sigma(valid, centres, sigmas)
-    ll = parzen.parzen_log_likelihood(test, centres, [sigma])[0]
-    mean, se = parzen.mean_and_stderr(ll)
-    result[name] = {
-      "log_likelihood_nats": mean,
-      "stderr": se,
-      "sigma": sigma,
-      "num_centres": len(centres),
-      "num_test": len(test),
-      "valid_means": {f"{s:g}": float(v) for s, v in zip(sigmas, valid_means)},
-    }
-  return result
-
-
-def _summary(m: dict) -> str:
-  p, t = m["parzen"], m["parzen_train_set"]
-  lines = [
-    f"Parzen log-likelihood (test, nats): {p['log_likelihood_nats']:.1f} ± "
-    f"{p['stderr']:.1f} (sigma {p['sigma']:g}, {p['num_centres']} samples); "
-    f"training set as the samples: {t['log_likelihood_nats']:.1f} ± {t['stderr']:.1f}"
-    f" (sigma {t['sigma']:g})."
-  ]
-  if "mode_coverage" in m:
-    c, r = m["mode_coverage"], m["mode_coverage_test_set"]
-    lines.append(
-      f"Mode coverage: {c['classes_covered']}/{c['num_classes']} classes, "
-      f"entropy {c['entropy_nats']:.3f} nats (max {c['max_entropy_nats']:.3f}; "
-      f"test set {r['entropy_nats']:.3f})."
-    )
-  return "\n".join(lines)
 
 
 # --- Figures ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Masked autoencoder (He et al. 2021): mask most patches at random, encode the visible
 ones, reconstruct the pixels of the masked ones. Not generative: no sampler; what it is
-for is its encoder, whose features figures() scores with a linear probe."""
+for is its encoder, whose features the linear_probe evaluator scores."""
 
 import functools
 
@@ -152,9 +152,14 @@ def make(config, image_shape) -> Experiment:
       state,
       ctx,
       keep=keep,
-      init_params=jax.jit(init_params),
       reconstruct=jax.jit(reconstruct, static_argnums=3),
-      features=jax.jit(lambda params, x: apply_fn(params, x, method="features")),
     )
 
-  return Experiment(init=init, train_step=train_step, eval_step=eval_step, figures=figures)
+  return Experiment(
+    init=init,
+    train_step=train_step,
+    eval_step=eval_step,
+    figures=figures,
+    # Mean-pooled encoder output of the unmasked image: what the linear probe scores.
+    features=lambda state, x: apply_fn(state.ema_params, x, method="features"),
+  )

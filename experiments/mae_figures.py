@@ -1,8 +1,8 @@
 """The MAE paper's figures for a trained workdir: masked input / reconstruction / original
-(Figure 2), the same model under heavier masking (Figure 4), the loss curves, and the
-linear probe of the encoder's features against a random-init encoder (probe.json)."""
+(Figure 2), the same model under heavier masking (Figure 4) and the loss curves. The
+linear probe of the encoder's features (against a random-init encoder) is the
+`linear_probe` evaluator (genjax/eval/evaluators.py; Experiment.features)."""
 
-import json
 import os
 
 import jax
@@ -12,13 +12,11 @@ from experiments.figure_helpers import metric_curves, one_per_class
 from genjax import data as gdata
 from genjax import patches as P
 from genjax import viz
-from genjax.eval.probe import linear_probe_accuracy
 
-_FEATURE_BATCH = 500
 _TEST_RATIOS = (0.75, 0.85, 0.95)  # Figure 4: one 0.75 model, heavier masks
 
 
-def make_all(state, ctx, *, keep, init_params, reconstruct, features) -> list:
+def make_all(state, ctx, *, keep, reconstruct) -> list:
   cfg = ctx.config
   params = state.ema_params
   test = gdata.load_split(cfg.data, cfg.eval.split)
@@ -70,17 +68,6 @@ def make_all(state, ctx, *, keep, init_params, reconstruct, features) -> list:
       logx=True,
     )
   )
-  paths.append(
-    _probe(
-      os.path.join(out, "probe.json"),
-      cfg,
-      params,
-      init_params(jax.random.fold_in(ctx.key, 1)),
-      features,
-      x,
-      labels,
-    )
-  )
   return [q for q in paths if q]
 
 
@@ -95,49 +82,6 @@ def _masked_rows(x, recon, patch_size):
   masked = P.unpatchify(target * (1 - m), patch_size, grid, c)
   pasted = P.unpatchify(target * (1 - m) + pred * m, patch_size, grid, c)
   return [np.asarray(masked), np.clip(np.asarray(pasted), -1.0, 1.0)]
-
-
-def _features(features, params, images) -> np.ndarray:
-  """Features in fixed-size chunks (the last one padded) so that one compilation serves
-  every split."""
-  n = len(images)
-  padded = np.concatenate(
-    [images, np.zeros((-n % _FEATURE_BATCH,) + images.shape[1:], images.dtype)]
-  )
-  return np.concatenate(
-    [
-      np.asarray(features(params, padded[i : i + _FEATURE_BATCH]))
-      for i in range(0, len(padded), _FEATURE_BATCH)
-    ]
-  )[:n]
-
-
-def _probe(path, cfg, params, random_params, features, test_x, test_y) -> str:
-  """Linear-probe test accuracy on mean-pooled encoder features, train -> eval split."""
-  train = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
-  result = {
-    "train_split": gdata.train_split(cfg.data),
-    "test_split": cfg.eval.split,
-    "num_train": int(len(train["label"])),
-    "num_test": int(len(test_y)),
-  }
-  for name, prm in (("mae", params), ("random_init", random_params)):
-    result[f"probe_accuracy_{name}"] = linear_probe_accuracy(
-      _features(features, prm, train["image"]),
-      train["label"],
-      _features(features, prm, test_x),
-      test_y,
-    )
-  if jax.process_index() == 0:
-    with open(path, "w", encoding="utf-8") as f:
-      json.dump(result, f, indent=2)
-    print(
-      f"Linear probe ({result['test_split']} accuracy): MAE encoder "
-      f"{result['probe_accuracy_mae']:.4f}, random-init encoder "
-      f"{result['probe_accuracy_random_init']:.4f}.",
-      flush=True,
-    )
-  return path
 
 
 def _loss_unit(cfg) -> str:

@@ -1,6 +1,7 @@
-"""Writes a trained workdir's figures into workdir/figures/ and runs its evaluators
-(config.evals, including those marked for finished workdirs only) on the newest
-checkpoint into figures/evaluation.json: the loop's evaluators and code path.
+"""Runs a trained workdir's evaluators (config.evals, including those marked for
+finished workdirs only) on the newest checkpoint into figures/evaluation.json (the
+loop's evaluators and code path), then writes its figures into workdir/figures/; a
+figure that shows a reported number (DDPM's steps_vs_quality.md) reads it from there.
 
   python -m launch.reproduce --workdir=workdirs/vae
   python -m launch.reproduce --workdir=workdirs/vae --evaluate=false   # figures only
@@ -20,10 +21,11 @@ if __name__ == "__main__":
   flags.mark_flags_as_required(["workdir"])
 
 
-def make_figures(workdir: str, feature_net=None) -> list:
+def make_figures(workdir: str, feature_net=None, evaluation=None) -> list:
   """The family's figures of the newest checkpoint. `feature_net` is the classifier the
   entry point resolved (None: the figures that need it are left out); nothing here
-  trains one."""
+  trains one. `evaluation`: the evaluators' results on that checkpoint, for the figures
+  that show them (None: those are left out)."""
   import experiments  # pylint: disable=import-outside-toplevel
   from genjax.errors import GenjaxError  # pylint: disable=import-outside-toplevel
   from genjax.train.experiment import FigureContext  # pylint: disable=import-outside-toplevel
@@ -44,6 +46,7 @@ def make_figures(workdir: str, feature_net=None) -> list:
     step=step,
     key=jax.random.key(config.seed + 1),
     feature_net=feature_net,
+    evaluation=evaluation,
   )
   os.makedirs(ctx.figures_dir, exist_ok=True)
   paths = experiment.figures(state, ctx) or []
@@ -64,9 +67,8 @@ def main(argv):
   # Resolved here, once, as launch.train does: trained first if this data dir lacks it.
   config = common.load_workdir_config(FLAGS.workdir)
   feature_net = ensure_feature_net(config)
-  make_figures(FLAGS.workdir, feature_net=feature_net)
-  if FLAGS.evaluate:
-    evaluate(FLAGS.workdir, config, feature_net)
+  evaluation = evaluate(FLAGS.workdir, config, feature_net) if FLAGS.evaluate else None
+  make_figures(FLAGS.workdir, feature_net=feature_net, evaluation=evaluation)
 
 
 def evaluate(workdir: str, config, feature_net) -> dict:

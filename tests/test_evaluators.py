@@ -176,3 +176,122 @@ def test_edge_energy_falls_with_blur_and_rises_with_noise():
   # one vertical edge in an 8x8 image: 8 of the 56 horizontal neighbour pairs differ by 2
   edge = np.where(np.arange(8)[None, None, :, None] < 4, -1.0, 1.0) * np.ones((1, 8, 8, 1))
   assert evaluators.edge_energy(edge) == pytest.approx(2 * 8 / 56)
+
+
+def _built(kind, config, experiment, feature_net=None, **entry):
+  ctx = evaluators.EvalContext(
+    experiment=experiment,
+    config=config,
+    mesh=mesh_lib.make_mesh(),
+    key=jax.random.key(0),
+    feature_net=feature_net,
+  )
+  return evaluators._TYPES[kind](_entry(type=kind, **entry), ctx)
+
+
+def test_linear_probe_scores_one_on_linearly_separable_features(vae_smoke, monkeypatch):
+  """Images painted by class; features one-hot of the painted level: separable."""
+  rng = np.random.default_rng(0)
+
+  def load_split(cfg, split, **kw):
+    labels = rng.integers(0, 10, 200 if split == "test" else 400).astype(np.int32)
+    return {"image": np.asarray(_painted(jnp.asarray(labels))), "label": labels}
+
+  monkeypatch.setattr(evaluators.gdata, "load_split", load_split)
+  level = lambda x: jnp.round((x[:, 0, 0, 0] + 1) / 2 * 10 - 0.5).astype(jnp.int32)
+  separable = dataclasses.replace(
+    _toy(), features=lambda state, x: jax.nn.one_hot(level(x), 10) * state.params["w"][0]
+  )
+  m = _built("linear_probe", vae_smoke, separable)(separable.init(jax.random.key(1)))
+  assert m["eval/probe_accuracy"] == 1.0
+  assert m["eval/probe_accuracy_random_init"] == 1.0  # these features need no training
+  assert 0.0 <= m["eval/probe_accuracy_pixels"] <= 1.0
+  noise = dataclasses.replace(
+    _toy(), features=lambda state, x: jax.random.normal(jax.random.key(0), (x.shape[0], 10))
+  )
+  assert _built("linear_probe", vae_smoke, noise)(None)["eval/probe_accuracy"] < 0.5
+  assert _built("linear_probe", vae_smoke, _toy()) is None  # no features: left out
+
+
+def test_translation_error_of_the_true_map_is_zero_and_of_the_identity_the_known_value(
+  tfds_dir,
+):
+  from experiments.configs import cyclegan_digits
+  from genjax import data as gdata
+  from genjax.data.digits_cycle import appearance
+
+  c = cyclegan_digits.get_config("smoke")
+  c.data.data_dir = tfds_dir
+
+  def given(g, f):
+    def sample_given(state, batch, key):
+      x, y = batch["image_a"], batch["image_b"]
+      return jnp.stack([x, g(x), x, y, f(y), y])
+
+    return dataclasses.replace(_toy(), sample_given=sample_given)
+
+  true = _built("translation_error", c, given(appearance.transform, appearance.inverse_transform))
+  m = true(None)
+  assert m["eval/translation_mae_ab"] == m["eval/translation_rmse_ab"] == 0.0
+  assert m["eval/translation_mae_ba"] == 0.0
+  # T(x) = -roll(x): the identity's error is mean |x + roll(x)| over every test image of A.
+  a = gdata.load_split(c.data, "testA")["image"].astype(np.float64)
+  known = np.mean(np.abs(a - appearance.transform(a)))
+  assert m["eval/translation_mae_ab_identity"] == pytest.approx(known, rel=1e-6)
+  assert m["eval/translation_mae_ab_intensity_map"] < m["eval/translation_mae_ab_identity"]
+  same = _built("translation_error", c, given(lambda x: x, lambda y: y))(None)
+  assert same["eval/translation_mae_ab"] == pytest.approx(known, rel=1e-6)
+  assert same["eval/translation_rmse_ba"] == pytest.approx(
+    same["eval/translation_rmse_ba_identity"]
+  )
+  c.data.name = "digits"  # no known map: left out
+  assert _built("translation_error", c, given(lambda x: x, lambda y: y)) is None
+
+
+def test_binarization_floor_is_the_mean_bernoulli_entropy_of_the_test_images(vae_smoke):
+  import math
+
+  c = vae_smoke
+  c.data.name, c.data.binarize = "digits", "dynamic"
+  m = _built("binarization_floor", c, _toy())(None)
+  grey = evaluators.labelled_reference(c, "test", None, binary=False)["image"]
+  p = np.clip((grey.astype(np.float64) + 1) / 2, 1e-12, 1 - 1e-12)
+  per_image = -np.sum(p * np.log(p) + (1 - p) * np.log(1 - p), axis=(1, 2, 3))
+  assert m["eval/binarization_floor_nll"] == pytest.approx(per_image.mean(), rel=1e-4)
+  assert m["eval/binarization_floor_bits_per_dim"] == pytest.approx(
+    per_image.mean() / (64 * math.log(2)), rel=1e-4
+  )
+  c.data.binarize = "none"
+  assert _built("binarization_floor", c, _toy()) is None
+
+
+def test_sampler_sweep_times_and_scores_each_sampler_and_the_table_reads_it(vae_smoke, tmp_path):
+  from experiments import ddpm_figures
+  from genjax.train.experiment import FigureContext
+
+  c = vae_smoke
+  c.data.name, c.data.binarize = "digits", "none"
+  painted = lambda state, key, n: _painted(jax.random.randint(key, (n,), 0, 10))
+  exp = dataclasses.replace(_toy(), samplers=(("ddim", 5, painted), ("ancestral", 20, painted)))
+  m = _built("sampler_sweep", c, exp, _grey_level_net(), num_samples=50)(None)
+  prefix = evaluators.SWEEP_PREFIX
+  assert set(m) == {
+    f"{prefix}ddim_5/images_per_sec",
+    f"{prefix}ddim_5/fd_grey",
+    f"{prefix}ancestral_20/images_per_sec",
+    f"{prefix}ancestral_20/fd_grey",
+    f"{prefix}fd_grey_floor",
+  }
+  assert m[f"{prefix}ddim_5/fd_grey"] == m[f"{prefix}ancestral_20/fd_grey"]  # same key
+  assert _built("sampler_sweep", c, _toy()) is None
+  ctx = FigureContext(
+    config=c, workdir="", figures_dir="", step=0, key=None, evaluation={**m, "eval/other": 1.0}
+  )
+  path = ddpm_figures.steps_vs_quality(str(tmp_path / "t.md"), ctx)
+  lines = open(path, encoding="utf-8").read().splitlines()
+  assert len(lines) == 4 and "DDIM" in lines[2] and "| 5 |" in lines[2] and "ancestral" in lines[3]
+  assert f"{m[prefix + 'ddim_5/fd_grey']:.2f}" in lines[2]
+  assert (
+    ddpm_figures.steps_vs_quality(str(tmp_path / "u.md"), dataclasses.replace(ctx, evaluation={}))
+    is None
+  )

@@ -1,7 +1,6 @@
 """GAN step-level checks: which network each sub-step moves, the k-slice schedule, the
 saturating loss's vanishing gradient, exact resume of the two-network state, figures."""
 
-import json
 import math
 import os
 
@@ -11,12 +10,14 @@ import numpy as np
 import pytest
 
 import experiments
-from experiments import gan, gan_figures
+from experiments import gan
 from experiments.configs import dcgan_digits, gan_digits
 from genjax.errors import ConfigError
+from genjax.eval import evaluators
 from genjax.eval.feature_net import FeatureNet
 from genjax.train.experiment import FigureContext
-from genjax.train.loop import train_and_evaluate
+from genjax.train.loop import evaluate_checkpoint, train_and_evaluate
+from genjax.train.mesh import make_mesh
 
 SHAPE = (16, 16, 1)
 
@@ -161,7 +162,7 @@ def _fake_feature_net():
 
 def test_mode_coverage_by_hand():
   probs = np.eye(10)[[0] * 50 + [1] * 49 + [2]]
-  m = gan_figures.mode_coverage(probs, 0.05)
+  m = evaluators.class_coverage(probs, 0.05)
   assert m["classes_covered"] == 2
   np.testing.assert_allclose(
     m["entropy_nats"], -(0.5 * math.log(0.5) + 0.49 * math.log(0.49) + 0.01 * math.log(0.01))
@@ -173,11 +174,14 @@ def test_parzen_sigma_is_never_chosen_on_training_images(tfds_dir):
   c.data.data_dir = tfds_dir
   c.data.name = "digits"
   c.eval.parzen_valid_split = "train[1000:]"
-  # Refused before any sampling: generate and latent are never called.
+  # Refused when the evaluator is built, before any sampling: the sampler is never called.
+  ctx = evaluators.EvalContext(
+    experiment=experiments.build(c), config=c, mesh=make_mesh(), key=jax.random.key(0)
+  )
   with pytest.raises(ConfigError, match="parzen_valid_split='train.1000:.' shares images"):
-    gan_figures.parzen_metrics(c, None, None, None)
+    evaluators.from_config(ctx)
   c.data.train_split = "train[:1000]"
-  gan_figures.check_parzen_held_out(c)
+  evaluators.check_parzen_held_out(c)
 
 
 def test_resumes_exactly_and_draws_its_figures(tfds_dir, tmp_path):
@@ -221,10 +225,11 @@ def test_resumes_exactly_and_draws_its_figures(tfds_dir, tmp_path):
     "nearest_neighbours.png",
     "interpolation.png",
     "losses.png",
-    "metrics.json",
   } <= names
-  with open(os.path.join(ctx.figures_dir, "metrics.json"), encoding="utf-8") as f:
-    m = json.load(f)
-  assert m["parzen"]["sigma"] in c.eval.parzen_sigmas
-  assert np.isfinite(m["parzen"]["log_likelihood_nats"]) and m["parzen"]["stderr"] > 0
-  assert 1 <= m["mode_coverage"]["classes_covered"] <= 10
+  assert not any(n.endswith(".json") and n != "latent_arithmetic.json" for n in names)
+  # Table 1's numbers are the parzen evaluator's, on the finished workdir.
+  _, m = evaluate_checkpoint(exp, c, whole, names=["parzen"])
+  assert m["eval/parzen_sigma"] in c.eval.parzen_sigmas
+  assert np.isfinite(m["eval/parzen_ll"]) and m["eval/parzen_ll_stderr"] > 0
+  assert m["eval/parzen_sigma_train_set"] in c.eval.parzen_sigmas
+  assert m["eval/parzen_ll_train_set"] > m["eval/parzen_ll"]  # 4 steps: far from the data

@@ -169,7 +169,7 @@ def test_bad_config_is_one_clear_error():
 def test_smoke_run_trains_evaluates_and_writes_figures(tfds_dir, tmp_path):
   from experiments.configs import mae_digits
   from genjax.train.experiment import FigureContext
-  from genjax.train.loop import restore_latest
+  from genjax.train.loop import evaluate_checkpoint, restore_latest
 
   c = mae_digits.get_config("smoke")
   c.data.data_dir = tfds_dir
@@ -190,11 +190,12 @@ def test_smoke_run_trains_evaluates_and_writes_figures(tfds_dir, tmp_path):
     state,
     FigureContext(config=c, workdir=workdir, figures_dir=figdir, step=step, key=jax.random.key(0)),
   )
-  assert {os.path.basename(p) for p in paths} >= {"reconstructions.png", "probe.json"}
-  with open(os.path.join(figdir, "probe.json"), encoding="utf-8") as f:
-    probe = json.load(f)
-  assert 0.0 <= probe["probe_accuracy_random_init"] <= 1.0
-  assert probe["probe_accuracy_mae"] > 0.2  # far above chance even after 10 steps
+  assert {os.path.basename(p) for p in paths} >= {"reconstructions.png", "mask_ratios.png"}
+  # The linear probe is an evaluator, run on the finished workdir (launch.reproduce).
+  _, probe = evaluate_checkpoint(experiment, c, workdir, names=["linear_probe"])
+  assert 0.0 <= probe["eval/probe_accuracy_random_init"] <= 1.0
+  assert probe["eval/probe_accuracy"] > 0.2  # far above chance even after 10 steps
+  assert probe["eval/probe_accuracy_pixels"] > 0.5
   _fine_tune_starts_from_the_encoder_of(workdir, state, c, tfds_dir, tmp_path)
 
 

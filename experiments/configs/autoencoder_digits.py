@@ -43,4 +43,7 @@ def get_config(arg=None):
   c.optim.learning_rate = 1e-3
   c.train.update(num_steps=5000, log_every=250, ema_decay=0.99)
   c.train.update(eval_every=2500, sample_every=2500, checkpoint_every=2500)
+  # The code as features: a logistic regression fitted on the training split, scored on
+  # the test split, beside a random-init encoder and the pixels (on finished workdirs).
+  c.evals.linear_probe = dict(type="linear_probe", every=-1)
   return base.smoke(c) if args.smoke else c

@@ -42,6 +42,8 @@ def get_config(arg=None):
   c.train.sample_every = 0  # CycleGAN draws no unconditional samples
   c.train.ema_decay = 0.999  # kept in the state; evaluation uses the raw parameters
   c.eval.update(split="testA,testB", fd_num_samples=0, feature_net="")
+  # G and F against the known map T, T^-1 (digits_cycle only; left out elsewhere)
+  c.evals.translation_error = dict(type="translation_error", every=0)
   if args.smoke:
     smoke(c)
     c.data.update(batch_size=4, eval_batch_size=50)

@@ -56,9 +56,12 @@ def get_config(arg=None):
       sampler="ddim",  # what the loop's samples and periodic FD use: ancestral | ddim
       ddim_steps=50,
       ddim_eta=0.0,
-      quality_num=100,  # samples per row of figures/steps_vs_quality (T-step rows cost most)
+      quality_num=100,  # samples per sampler of the sampler_sweep (T-step rows cost most)
     )
   )
+  # FD and samples/s of DDIM at S steps and of ancestral sampling (figures/
+  # steps_vs_quality.md), on finished workdirs only: T-step samplers are slow
+  c.evals.sampler_sweep = dict(type="sampler_sweep", every=-1)
   return smoke(c) if args.smoke else c
 
 

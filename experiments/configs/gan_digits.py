@@ -91,12 +91,15 @@ def stabilisers(args: set) -> set:
 
 
 def add_figure_metrics(c):
-  """The eval fields of the metrics written at figure time (figures/metrics.json)."""
+  """The Parzen-window evaluator (Goodfellow et al.'s Table 1) on finished workdirs
+  (launch.reproduce), its eval fields, and those of mode coverage and the figures."""
+  # beside it, the training set as the samples; sample_quality gives mode coverage
+  c.evals.parzen = dict(type="parzen", every=-1, train_set=True)
   c.eval.parzen_samples = 10_000  # generated samples in the Parzen window (the paper: 10k)
   # bandwidths (on pixels in [0, 1]) tried on parzen_valid_split; the best is used on test
   c.eval.parzen_sigmas = (0.05, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4)
   c.eval.parzen_valid_split = "validation"
-  c.eval.mode_samples = 2000  # samples classified for mode coverage
+  c.eval.mode_samples = 2000  # samples classified for the latent arithmetic figure
   c.eval.mode_min_fraction = 0.01  # a class is covered when this share of samples is in it
 
 

@@ -43,6 +43,8 @@ def get_config(arg=None):
   c.train.update(num_steps=3000, eval_every=1000, checkpoint_every=1000, ema_decay=0.99)
   c.train.sample_every = 0  # not generative: nothing to sample
   c.eval.update(fd_num_samples=0, feature_net="")  # no samples, so no Fréchet distance
+  # MAE's linear probe (its Table 3, at the digits' scale) against a random-init encoder
+  c.evals.linear_probe = dict(type="linear_probe", every=-1)
   if args.smoke:
     smoke(c)
     c.model.width = 32

@@ -164,6 +164,8 @@ class SampleQuality:
       f"eval/recall_{name}_floor": self.floor["recall"],
       "eval/classes_covered": classes["classes_covered"],
       "eval/class_entropy": classes["entropy_nats"],
+      "eval/classes_covered_real": self.real_classes["classes_covered"],
+      "eval/class_entropy_real": self.real_classes["entropy_nats"],
       "eval/sharpness": edge_energy(generated[: self.n]) / self.real_edges,
       "eval/sharpness_floor": self.floor["sharpness"],
     }
@@ -213,8 +215,8 @@ def sampler(ctx):
 @register("sample_quality")
 def _sample_quality(entry, ctx):
   """eval/fd_<net> and its floor, precision and recall (k = entry.k, 3) with their
-  real-vs-real values, and classes covered / class entropy, on eval.fd_num_samples
-  samples."""
+  real-vs-real values, and classes covered / class entropy (the GAN papers' mode
+  coverage; _real: of the test images), on eval.fd_num_samples samples."""
   cfg = ctx.config
   if ctx.feature_net is None or ctx.experiment.sample is None or cfg.eval.fd_num_samples <= 0:
     return None
@@ -238,32 +240,75 @@ def _sample_quality(entry, ctx):
 # --- Parzen window ------------------------------------------------------------------
 
 
+def check_parzen_held_out(cfg) -> None:
+  """Sigma must be chosen on images the model never trained on (nor the reference row's
+  centres, which are the training images)."""
+  valid = cfg.eval.get("parzen_valid_split", "validation")
+  train = gdata.train_split(cfg.data)
+  sizes = gdata.split_sizes(cfg.data, gdata.shared_splits(valid, train))
+  if gdata.splits_overlap(valid, train, sizes):
+    raise ConfigError(
+      f"eval.parzen_valid_split={valid!r} shares images with "
+      f"data.train_split={train!r}; hold them out of training, "
+      "e.g. train on 'train[:50000]' and validate on 'train[50000:]'."
+    )
+
+
+def parzen_estimate(valid, test, centres, sigmas) -> tuple:
+  """(mean, standard error, sigma) of the Parzen log-likelihood of `test` (nats) with
+  kernels on `centres`, sigma the one of `sigmas` best on `valid`; pixels on [0, 1]."""
+  sigma, _ = parzen.select_sigma(valid, centres, sigmas)
+  mean, se = parzen.mean_and_stderr(parzen.parzen_log_likelihood(test, centres, [sigma])[0])
+  return mean, se, sigma
+
+
 @register("parzen")
 def _parzen(entry, ctx):
   """Goodfellow et al.'s Parzen-window log-likelihood of the test split (nats), sigma
   chosen on eval.parzen_valid_split: held-out images that are neither trained on nor
-  kernel centres. Biased and high-variance in many dimensions (Theis et al. 2016); a
-  poor sampler can score high. Pixels on [0, 1]."""
+  kernel centres (a config where they overlap is refused when the evaluator is built).
+  Biased and high-variance in many dimensions (Theis et al. 2016); a poor sampler can
+  score high. Pixels on [0, 1].
+
+  With entry.train_set (default True) the same estimate with the training images as the
+  kernel centres, eval/parzen_ll_train_set: what the estimator gives a model that
+  memorised the training set (computed once: it is the data's)."""
   cfg = ctx.config
   if ctx.experiment.sample is None:
     return None
+  check_parzen_held_out(cfg)
   sample_fn = sampler(ctx)
   num = int(entry.get("num_samples", 0) or cfg.eval.get("parzen_samples", 10_000))
   sigmas = [float(s) for s in cfg.eval.get("parzen_sigmas", (0.05, 0.1, 0.2))]
   valid_split = cfg.eval.get("parzen_valid_split", "validation")
+  unit = lambda x: (np.asarray(x, np.float32) + 1.0) / 2.0
+  data = {}
 
   def run(state):
-    unit = lambda x: (np.asarray(x, np.float32) + 1.0) / 2.0
+    if not data:  # loaded on first use, the training-set row computed once
+      data["valid"] = unit(gdata.load_split(cfg.data, valid_split)["image"])
+      data["test"] = unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
+      data["reference"] = {}
+      if entry.get("train_set", True):
+        train = unit(gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"])
+        mean, se, sigma = parzen_estimate(data["valid"], data["test"], train, sigmas)
+        data["reference"] = {
+          "eval/parzen_ll_train_set": mean,
+          "eval/parzen_ll_train_set_stderr": se,
+          "eval/parzen_sigma_train_set": sigma,
+        }
     fakes = unit(
       evaluation.draw_samples(
         sample_fn, state, jax.random.fold_in(ctx.key, 7), num, cfg.sample.batch_size
       )
     )
-    valid = unit(gdata.load_split(cfg.data, valid_split)["image"])
-    test = unit(gdata.load_split(cfg.data, cfg.eval.split)["image"])
-    sigma, _ = parzen.select_sigma(valid, fakes, sigmas)
-    mean, se = parzen.mean_and_stderr(parzen.parzen_log_likelihood(test, fakes, [sigma])[0])
-    return {"eval/parzen_ll": mean, "eval/parzen_ll_stderr": se, "eval/parzen_sigma": sigma}
+    mean, se, sigma = parzen_estimate(data["valid"], data["test"], fakes, sigmas)
+    return {
+      "eval/parzen_ll": mean,
+      "eval/parzen_ll_stderr": se,
+      "eval/parzen_sigma": sigma,
+      **data["reference"],
+    }
 
   return run
 
@@ -350,5 +395,192 @@ def _class_accuracy(entry, ctx):
       "eval/class_accuracy": class_accuracy(ctx.feature_net, drawn, labels),
       "eval/class_accuracy_real": real[0],
     }
+
+  return run
+
+
+# --- Linear probe of a representation -------------------------------------------------
+
+
+def in_chunks(fn, state, images, chunk: int = 500) -> np.ndarray:
+  """fn(state, images) over `images` in fixed-size chunks (the last one padded), so that
+  one compilation serves every split."""
+  n = len(images)
+  padded = np.concatenate([images, np.zeros((-n % chunk,) + images.shape[1:], images.dtype)])
+  return np.concatenate(
+    [np.asarray(fn(state, padded[i : i + chunk])) for i in range(0, len(padded), chunk)]
+  )[:n]
+
+
+@register("linear_probe")
+def _linear_probe(entry, ctx):
+  """eval/probe_accuracy: test accuracy (eval.split) of a logistic regression fitted on
+  the training split's features (Experiment.features, e.g. an autoencoder's code or
+  MAE's pooled encoder output), beside the same probe of the encoder at initialisation
+  (eval/probe_accuracy_random_init, init(fold_in(key, 1))) and of the raw pixels
+  (eval/probe_accuracy_pixels); both baselines computed once. Left out for a family
+  without features."""
+  exp, cfg = ctx.experiment, ctx.config
+  if exp.features is None:
+    return None
+  from genjax.eval.probe import linear_probe_accuracy  # pylint: disable=import-outside-toplevel
+
+  repl = mesh_lib.replicated(ctx.mesh)
+  features = jax.jit(exp.features, out_shardings=repl)
+  data = {}
+
+  def probe(state):
+    train, test = data["train"], data["test"]
+    return linear_probe_accuracy(
+      in_chunks(features, state, train["image"]),
+      train["label"],
+      in_chunks(features, state, test["image"]),
+      test["label"],
+    )
+
+  def run(state):
+    if not data:
+      data["train"] = gdata.load_split(cfg.data, gdata.train_split(cfg.data))
+      data["test"] = gdata.load_split(cfg.data, cfg.eval.split)
+      fresh = jax.jit(exp.init, out_shardings=repl)(jax.random.fold_in(ctx.key, 1))
+      train, test = data["train"], data["test"]
+      data["baselines"] = {
+        "eval/probe_accuracy_random_init": probe(fresh),
+        "eval/probe_accuracy_pixels": linear_probe_accuracy(
+          train["image"], train["label"], test["image"], test["label"]
+        ),
+      }
+    return {"eval/probe_accuracy": probe(state), **data["baselines"]}
+
+  return run
+
+
+# --- Translation error against a known map -------------------------------------------
+
+
+def translation_errors(name: str, pred, target) -> dict:
+  """Mean absolute and root mean squared error per pixel of pred against target."""
+  d = np.asarray(pred, np.float64) - np.asarray(target, np.float64)
+  return {
+    f"eval/translation_mae_{name}": float(np.mean(np.abs(d))),
+    f"eval/translation_rmse_{name}": float(np.sqrt(np.mean(d * d))),
+  }
+
+
+@register("translation_error")
+def _translation_error(entry, ctx):
+  """Where the true map between two domains is known (digits_cycle: T and T^-1), the
+  per-pixel error on [-1, 1] of G(x) against T(x) over every image of the first test
+  split (_ab) and of F(y) against T^-1(y) over every image of the second (_ba), each
+  image once; beside them (computed once) the identity map (_ab_identity) and the best
+  intensity-only map fitted on the training domains (_ab_intensity_map). Translations
+  are rows 1 (G(x)) and 4 (F(y)) of Experiment.sample_given. Left out for data without
+  a known map."""
+  exp, cfg = ctx.experiment, ctx.config
+  if exp.sample_given is None or cfg.data.name.split("/")[0] != "digits_cycle":
+    return None
+  from genjax.data.digits_cycle import appearance  # pylint: disable=import-outside-toplevel
+
+  translate = jax.jit(exp.sample_given, out_shardings=mesh_lib.replicated(ctx.mesh))
+  chunk = int(entry.get("batch", 100))
+  data = {}
+
+  def translated(state, images, row: int) -> np.ndarray:
+    pair = lambda state, x: translate(state, {"image_a": x, "image_b": x}, ctx.key)[row]
+    return in_chunks(pair, state, images, chunk)
+
+  def run(state):
+    if not data:
+      split_a, split_b = cfg.eval.split.split(gdata.PAIR_SEP)
+      a = gdata.load_split(cfg.data, split_a)["image"]
+      b = gdata.load_split(cfg.data, split_b)["image"]
+      train_a, train_b = (gdata.load_split(cfg.data, d)["image"] for d in cfg.data.domains)
+      t_a, t_b = appearance.transform(a), appearance.inverse_transform(b)
+      map_ab = appearance.fit_intensity_map(train_a, appearance.transform(train_a))
+      map_ba = appearance.fit_intensity_map(train_b, appearance.inverse_transform(train_b))
+      data.update(a=a, b=b, t_a=t_a, t_b=t_b)
+      data["baselines"] = {
+        **translation_errors("ab_identity", a, t_a),
+        **translation_errors("ab_intensity_map", appearance.apply_intensity_map(map_ab, a), t_a),
+        **translation_errors("ba_identity", b, t_b),
+        **translation_errors("ba_intensity_map", appearance.apply_intensity_map(map_ba, b), t_b),
+      }
+    return {
+      **translation_errors("ab", translated(state, data["a"], 1), data["t_a"]),
+      **translation_errors("ba", translated(state, data["b"], 4), data["t_b"]),
+      **data["baselines"],
+    }
+
+  return run
+
+
+# --- The binarisation floor of dynamically binarised data -----------------------------
+
+
+@register("binarization_floor")
+def _binarization_floor(entry, ctx):
+  """eval/binarization_floor_nll (nats per image) and _bits_per_dim: the mean over the
+  eval split of sum_i H(Bernoulli(grey_i)), a lower bound on the test NLL of any model
+  of the dynamically binarised data (what a model's eval/nll has left to learn is the
+  difference). A property of the data: computed once; left out unless data.binarize is
+  'dynamic'."""
+  cfg = ctx.config
+  if cfg.data.binarize != "dynamic":
+    return None
+  from genjax.eval import likelihood  # pylint: disable=import-outside-toplevel
+
+  floor = {}
+
+  def run(state):
+    del state
+    if not floor:
+      grey = labelled_reference(cfg, cfg.eval.split, None, binary=False)["image"]
+      nats = float(np.mean(likelihood.binarization_entropy((grey + 1.0) / 2.0)))
+      floor["eval/binarization_floor_nll"] = nats
+      floor["eval/binarization_floor_bits_per_dim"] = nats / (
+        likelihood.num_dims(grey.shape[1:]) * math.log(2.0)
+      )
+    return dict(floor)
+
+  return run
+
+
+# --- Several samplers of one model ----------------------------------------------------
+
+SWEEP_PREFIX = "eval/sampler_sweep/"
+
+
+@register("sampler_sweep")
+def _sampler_sweep(entry, ctx):
+  """Song et al.'s Table 1 protocol for each of the family's samplers (Experiment.samplers,
+  e.g. DDIM at S steps and ancestral at T): entry.num_samples (sample.quality_num, 100)
+  images in one jitted call, compiled first so that the time is sampling alone, give
+  eval/sampler_sweep/<name>_<steps>/images_per_sec and, with a feature network,
+  .../fd_<net>, beside eval/sampler_sweep/fd_<net>_floor (real against real at the same
+  n). The key is the same for every sampler. Left out for a family with no samplers."""
+  exp, cfg = ctx.experiment, ctx.config
+  if not exp.samplers:
+    return None
+  n = int(entry.get("num_samples", 0) or cfg.sample.get("quality_num", 100))
+  repl = mesh_lib.replicated(ctx.mesh)
+  key = jax.random.fold_in(ctx.key, 17)
+  quality = []
+
+  def run(state):
+    if ctx.feature_net is not None and not quality:
+      quality.append(sample_quality_for(ctx.feature_net, cfg, binary=exp.binary_samples, n=n))
+    out = {}
+    for name, steps, fn in exp.samplers:
+      compiled = jax.jit(fn, static_argnums=2, out_shardings=repl).lower(state, key, n).compile()
+      start = time.perf_counter()
+      images = np.asarray(jax.block_until_ready(compiled(state, key)))
+      row = f"{SWEEP_PREFIX}{name}_{steps}/"
+      out[row + "images_per_sec"] = n / (time.perf_counter() - start)
+      if quality:
+        net = quality[0].net.name
+        m = quality[0].metrics(images)
+        out[row + f"fd_{net}"] = m[f"eval/fd_{net}"]
+        out[f"{SWEEP_PREFIX}fd_{net}_floor"] = m[f"eval/fd_{net}_floor"]
+    return out
 
   return run

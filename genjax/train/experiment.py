@@ -26,6 +26,10 @@ class FigureContext:
   # genjax.eval.feature_net.FeatureNet resolved by the entry point; None leaves out the
   # figures that need it (a figure function never trains one).
   feature_net: Any = None
+  # The evaluators' results on this checkpoint ({"eval/...": float}) when the entry point
+  # ran them first (launch.reproduce); a figure that plots a reported number reads it
+  # here and never computes it. None or {}: such figures are left out.
+  evaluation: Optional[dict] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +53,14 @@ class Experiment:
   # (state, FigureContext) -> the paths it wrote into figures_dir (PNGs, and JSON of
   # what a picture shows); runs outside jit.
   figures: Optional[Callable[[State, FigureContext], list]] = None
+  # (state, images NHWC in [-1, 1]) -> features [N, D]: the representation a
+  # representation-learning family offers (an autoencoder's code, MAE's pooled encoder
+  # output); what the linear_probe evaluator scores.
+  features: Optional[Callable[[State, jax.Array], jax.Array]] = None
+  # ((name, steps, sample(state, key, n)), ...): samplers of the same model beside
+  # `sample` (DDPM: DDIM at several step counts, ancestral), each with its own number of
+  # sequential steps; what the sampler_sweep evaluator compares.
+  samplers: tuple = ()
   # What sample quality compares samples with: True when `sample` draws binarised
   # images (an autoregressive Bernoulli model), so the real images are binarised too.
   binary_samples: bool = False
