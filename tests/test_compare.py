@@ -118,7 +118,13 @@ def test_summary_over_seeds_and_diverged_runs():
 
 def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfds_dir):
   workdir = str(tmp_path / "compare")
-  args = ("--smoke", "--only=vae,gan", f"--workdir={workdir}", f"--data_dir={tfds_dir}")
+  args = (
+    "--smoke",
+    "--seeds=1",
+    "--only=vae,gan",
+    f"--workdir={workdir}",
+    f"--data_dir={tfds_dir}",
+  )
   first = run_launch("compare", *args, timeout=400)
   assert first.returncode == 0, first.stderr[-3000:]
   results = json.load(open(os.path.join(workdir, "results.json"), encoding="utf-8"))
