@@ -22,6 +22,14 @@ def _params(experiment, config, workdir):
   return step, jax.device_get(state)
 
 
+def _assert_same_state(experiment, config, workdir, other):
+  """Both workdirs end at num_steps with bitwise equal states."""
+  (s1, a), (s2, b) = _params(experiment, config, workdir), _params(experiment, config, other)
+  assert s1 == s2 == config.train.num_steps
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(x, y)
+
+
 def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
   experiment = experiments.build(vae_smoke)
   straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
@@ -29,10 +37,8 @@ def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
   train_and_evaluate(experiment, vae_smoke, split, should_stop=lambda step: step == 7)
   assert _params(experiment, vae_smoke, split)[0] == 7
   train_and_evaluate(experiment, vae_smoke, split)
-  (s1, a), (s2, b) = _params(experiment, vae_smoke, straight), _params(experiment, vae_smoke, split)
-  assert s1 == s2 == vae_smoke.train.num_steps
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(x, y)  # bitwise: same batches, same keys, same order
+  # bitwise: same batches, same keys, same order
+  _assert_same_state(experiment, vae_smoke, straight, split)
   # The workdir is the record: config, metrics, TensorBoard events, samples.
   assert json.load(open(os.path.join(split, "config.json")))["family"] == "vae"
   lines = [json.loads(line) for line in open(os.path.join(split, "metrics.jsonl"))]
@@ -155,10 +161,7 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
   train_and_evaluate(exp, c, four, should_stop=lambda step: step == 8)
   assert _params(exp, c, four)[0] == 8
   train_and_evaluate(exp, c, four)
-  (s1, a), (s4, b) = _params(exp, c, one), _params(exp, c, four)
-  assert s1 == s4 == c.train.num_steps
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(x, y)
+  _assert_same_state(exp, c, one, four)
   # every step's metrics logged once, averaged over the same steps
   logged = lambda w: [r for r in map(json.loads, open(os.path.join(w, "metrics.jsonl")))]
   assert [r["step"] for r in logged(one)] == [r["step"] for r in logged(four)]
