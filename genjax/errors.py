@@ -19,3 +19,8 @@ class CheckpointError(GenjaxError):
 
 class TrainingDiverged(GenjaxError):
   """A non-finite loss; the last good checkpoint is kept."""
+
+
+class StorageError(GenjaxError):
+  """The workdir cannot be written (a full disk, a read-only file system, no permission);
+  the checkpoints written before are kept."""

@@ -9,10 +9,10 @@ import numpy as np
 
 from genjax import data as gdata
 from genjax import viz
-from genjax.errors import ConfigError, TrainingDiverged
+from genjax.errors import ConfigError, GenjaxError, TrainingDiverged
 from genjax.eval import evaluators as evaluators_lib
 from genjax.train import mesh as mesh_lib
-from genjax.train import multihost, preflight
+from genjax.train import multihost, preflight, storage
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.clock import TrainClock
 from genjax.train.experiment import Experiment
@@ -154,15 +154,33 @@ def train_and_evaluate(
   multi-process run a stop requested on any process stops every process at the same step,
   the next multiple of train.log_every, and a `should_stop` with a `stopped_at(step)`
   method is told so on every process. Returns the last evaluation's metrics.
+
+  A workdir that cannot be written (a full disk, a read-only file system) ends the run
+  with a StorageError naming the path and the cause; earlier checkpoints are kept.
   """
+  try:
+    return _train_and_evaluate(
+      experiment, config, workdir, feature_net=feature_net, should_stop=should_stop
+    )
+  except GenjaxError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    storage.reraise(e, os.path.join(os.path.abspath(workdir), "checkpoints"))
+    raise
+
+
+def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop) -> dict:
   tc = config.train
   preflight.check(config, experiment)  # before any dataset, directory or parameter
   mesh = mesh_lib.make_mesh()
   mesh_lib.check_batch_size(config.data.batch_size, mesh)
   mesh_lib.check_batch_size(config.data.eval_batch_size, mesh, "data.eval_batch_size")
   lead = jax.process_index() == 0
-  if lead:
-    os.makedirs(workdir, exist_ok=True)
+  ckpt_dir = os.path.join(workdir, "checkpoints")
+  multihost.on_every_process(
+    lambda: storage.check_writable(workdir, os.path.abspath(ckpt_dir)) if lead else None,
+    "checking that the workdir can be written",
+  )
   keys = _keys(config.seed)
   repl = mesh_lib.replicated(mesh)
 
@@ -172,7 +190,7 @@ def train_and_evaluate(
     process_index=jax.process_index(),
     process_count=jax.process_count(),
   )
-  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=tc.keep_checkpoints)
+  ckpt = Checkpointer(ckpt_dir, max_to_keep=tc.keep_checkpoints)
   restored = ckpt.restore(abstract_state(experiment, keys["init"], mesh), train_iter)
   if restored is None:
     step = 0
@@ -232,6 +250,10 @@ def train_and_evaluate(
       means = flush(step)
       if means:
         writer.scalars(step, means)
+      nbytes = sum(getattr(x, "nbytes", 0) for x in jax.tree.leaves(state))
+      multihost.on_every_process(
+        lambda: storage.check_space(ckpt.directory, step, nbytes), "checking the disk's space"
+      )
       ckpt.save(step, state, train_iter)
     clock.record(step)
 
