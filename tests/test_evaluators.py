@@ -12,6 +12,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from genjax import data as gdata
 from genjax.errors import ConfigError
 from genjax.eval import evaluators
 from genjax.eval import precision_recall as pr
@@ -197,7 +198,7 @@ def test_linear_probe_scores_one_on_linearly_separable_features(vae_smoke, monke
     labels = rng.integers(0, 10, 200 if split == "test" else 400).astype(np.int32)
     return {"image": np.asarray(_painted(jnp.asarray(labels))), "label": labels}
 
-  monkeypatch.setattr(evaluators.gdata, "load_split", load_split)
+  monkeypatch.setattr(gdata, "load_split", load_split)
   level = lambda x: jnp.round((x[:, 0, 0, 0] + 1) / 2 * 10 - 0.5).astype(jnp.int32)
   separable = dataclasses.replace(
     _toy(), features=lambda state, x: jax.nn.one_hot(level(x), 10) * state.params["w"][0]
