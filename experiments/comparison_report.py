@@ -193,7 +193,7 @@ def _quality_figure(path, summaries: dict):
     return None
   mean = lambda n, k: summaries[n]["mean"][k]
   sd = [summaries[n]["sd"].get(f"eval/fd_{NET}", float("nan")) for n in names]
-  fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
+  fig, (left, right) = plt.subplots(1, 2, figsize=(max(9.0, 4.5 + 0.45 * len(names)), 4.4), dpi=120)
   xs = np.arange(len(names))
   left.bar(
     xs,
@@ -209,18 +209,19 @@ def _quality_figure(path, summaries: dict):
     markersize=20,
     label="real-vs-real floor",
   )
-  left.set_xticks(xs, names)
-  left.set_ylabel("Fréchet distance (classifier features)")
+  left.set_xticks(xs, names, rotation=55, ha="right", fontsize=8)
+  left.set_yscale("log")  # one family an order of magnitude off must not flatten the rest
+  left.set_ylabel("Fréchet distance (classifier features, log scale)")
   left.set_title("sample quality (lower is better)")
   left.legend()
-  for n in names:
-    right.scatter(mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}"), s=30)
-    right.annotate(
-      n,
-      (mean(n, f"eval/recall_{NET}"), mean(n, f"eval/precision_{NET}")),
-      textcoords="offset points",
-      xytext=(4, 4),
-      fontsize=8,
+  colours = plt.get_cmap("tab20").colors
+  for i, n in enumerate(names):  # a legend, not labels: families cluster near real digits
+    right.scatter(
+      mean(n, f"eval/recall_{NET}"),
+      mean(n, f"eval/precision_{NET}"),
+      s=30,
+      color=colours[i % len(colours)],
+      label=n,
     )
   floor = (
     mean(names[0], f"eval/recall_{NET}_floor"),
@@ -234,6 +235,7 @@ def _quality_figure(path, summaries: dict):
   right.set_ylabel("precision (fraction of samples realistic)")
   right.set_title("precision and recall, k = 3")
   right.grid(alpha=0.3)
+  right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path)
