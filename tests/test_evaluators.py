@@ -115,14 +115,7 @@ def test_every_step_is_logged_exactly_once_across_checkpoints_and_a_crash(vae_sm
 
 def _class_accuracy_run(config, sample_class, feature_net, **entry):
   experiment = dataclasses.replace(_toy(), sample_class=sample_class)
-  ctx = evaluators.EvalContext(
-    experiment=experiment,
-    config=config,
-    mesh=mesh_lib.make_mesh(),
-    key=jax.random.key(0),
-    feature_net=feature_net,
-  )
-  return evaluators._TYPES["class_accuracy"](_entry(type="class_accuracy", **entry), ctx)
+  return _built("class_accuracy", config, experiment, feature_net, **entry)
 
 
 def _grey_level_net():
