@@ -284,8 +284,10 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
         writer.scalars(step, means)
         progress.print(step, means)
         progress.restart_clock(step)
-        # Checked where the step's results have been fetched, so the time is the work's.
-        spent = multihost.any_process(budget > 0 and clock.seconds() >= budget)[0]
+        # Checked where the step's results have been fetched, so the time is the work's;
+        # every process has the same budget, so all of them skip or join the collective.
+        if budget > 0:
+          spent = multihost.any_process(clock.seconds() >= budget)[0]
       due = [e for e in evaluators if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
       if due:
         with clock.excluding():
