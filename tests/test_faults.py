@@ -42,6 +42,18 @@ def _env(**extra):
   )
 
 
+def _fault_worker(args, fault):
+  """launch.train through tests/fault_worker.py, with GENJAX_FAULT=`fault` injected."""
+  return subprocess.run(
+    [sys.executable, "-m", "tests.fault_worker", *args],
+    cwd=REPO,
+    env=_env(GENJAX_FAULT=fault),
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
+
+
 def _one_sentence(result, *fragments):
   assert result.returncode == 2, result.stderr[-3000:]
   assert "Traceback" not in result.stderr, result.stderr[-3000:]
@@ -81,14 +93,7 @@ def test_a_poisoned_batch_stops_the_run_with_the_last_good_checkpoint(value, vae
 
 def test_a_poisoned_batch_ends_launch_train_in_one_sentence(tmp_path, tfds_dir, vae_smoke):
   workdir = str(tmp_path / "poisoned")
-  result = subprocess.run(
-    [sys.executable, "-m", "tests.fault_worker", *_args(workdir, tfds_dir), *QUIET],
-    cwd=REPO,
-    env=_env(GENJAX_FAULT="batch:12:nan"),
-    capture_output=True,
-    text=True,
-    timeout=300,
-  )
+  result = _fault_worker([*_args(workdir, tfds_dir), *QUIET], "batch:12:nan")
   _one_sentence(result, "became nan by step 15", "last good checkpoint (step 10)")
   _finite_checkpoint(workdir, vae_smoke, 10)
 
@@ -167,14 +172,7 @@ def test_a_full_disk_is_one_sentence_and_keeps_the_earlier_checkpoint(
     workdir = copy
   else:
     workdir = str(tmp_path / "w")
-    result = subprocess.run(
-      [sys.executable, "-m", "tests.fault_worker", *_args(workdir, tfds_dir), *flags],
-      cwd=REPO,
-      env=_env(GENJAX_FAULT="enospc:20"),
-      capture_output=True,
-      text=True,
-      timeout=300,
-    )
+    result = _fault_worker([*_args(workdir, tfds_dir), *flags], "enospc:20")
     message = _one_sentence(result, "no space left on the device", "20.orbax-checkpoint-tmp")
   assert "step 10 in" in message and "left as they were" in message
   _finite_checkpoint(workdir, vae_smoke, 10)
@@ -197,14 +195,7 @@ def test_a_read_only_workdir_is_one_sentence_and_keeps_its_checkpoints(
       f"mount --bind {workdir} {workdir} && mount -o remount,bind,ro {workdir} && {cmd}"
     )
   else:
-    result = subprocess.run(
-      [sys.executable, "-m", "tests.fault_worker", *args],
-      cwd=REPO,
-      env=_env(GENJAX_FAULT="erofs"),
-      capture_output=True,
-      text=True,
-      timeout=300,
-    )
+    result = _fault_worker(args, "erofs")
   message = _one_sentence(result, f"Cannot write {workdir}: the file system is read-only")
   assert "step 10 in" in message
   after = sorted(os.listdir(workdir)), sorted(os.listdir(os.path.join(workdir, "checkpoints")))
