@@ -67,6 +67,87 @@ def test_cadence_of_an_evaluator():
   assert not any(evaluators.is_due(ev(0), s, 10, 0) for s in range(1, 11))
 
 
+def test_time_cadence_of_an_evaluator():
+  """every_s: due at the first log step at or after each multiple of every_s training
+  seconds (however many were passed since the last log step: one evaluation), and at the
+  last step; never on the step cadence."""
+  ev = evaluators.Evaluator("x", "split_means", 0, lambda s: {}, every_s=10.0)
+  due = lambda now, before, last=False: evaluators.is_due_by_time(ev, now, before, last)
+  assert not due(9.9, 0.0) and due(10.0, 9.9) and due(10.4, 9.0) and not due(19.9, 10.4)
+  assert due(35.0, 12.0)  # 20 and 30 both passed: evaluated once, now
+  assert due(12.0, 11.0, last=True)  # the run's last step
+  assert not due(10.0, 10.0)  # a resumed run at 10 s has evaluated its multiple
+  assert not any(evaluators.is_due(ev, s, 10, 4) for s in range(1, 11))
+  steps = dataclasses.replace(ev, every_s=0.0)
+  assert not any(evaluators.is_due_by_time(steps, 100.0, 0.0, True) for _ in range(1))
+
+
+def test_a_time_cadence_is_checked_like_the_other_fields(vae_smoke):
+  from genjax.train import preflight
+
+  entry = vae_smoke.evals.split_means
+  with vae_smoke.unlocked():
+    entry.every_s = -1.0
+  with pytest.raises(ConfigError, match=r"^evals.split_means.every_s must be a finite number"):
+    preflight.check(vae_smoke)
+  entry.every_s, entry.every = 30.0, 100
+  with pytest.raises(ConfigError, match=r"^evals.split_means sets both every=100 .* one cadence"):
+    preflight.check(vae_smoke)
+  entry.every = 0
+  preflight.check(vae_smoke)
+
+
+def test_a_time_cadence_evaluates_at_the_expected_steps_across_a_resume(
+  vae_smoke, tmp_path, monkeypatch
+):
+  """A fake clock, one training second per batch drawn: log steps every 5 s; every_s = 7
+  evaluates at the first log step past 7, 14, 21, 28 s (10, 15, 25, 30; 30 also the
+  last), every_s = 12 past 12 and 24 s and at the last step (15, 25, 30); a run stopped at
+  15 and resumed does the same, with train.eval_every 0 (off) throughout."""
+  from genjax.train import clock as clock_lib
+  from genjax.train import loop
+
+  drawn = [0]
+  next_batch = loop._next_batch
+
+  def counting(*args):
+    drawn[0] += 1
+    return next_batch(*args)
+
+  class StepClock(clock_lib.TrainClock):
+    def __init__(self, *args, **kw):
+      super().__init__(*args, **kw)
+      self._from = drawn[0]
+
+    def seconds(self):
+      return self.recorded + drawn[0] - self._from
+
+  monkeypatch.setattr(loop, "_next_batch", counting)
+  monkeypatch.setattr(loop, "TrainClock", StepClock)
+  # an evaluator that only says it ran
+  marker = lambda entry, ctx: lambda state: {f"eval/{entry.tag}": 1.0}
+  monkeypatch.setitem(evaluators._TYPES, "marker", marker)
+  c = vae_smoke
+  c.data.name, c.data.binarize = "digits", "none"
+  c.train.num_steps, c.train.log_every, c.train.eval_every = 30, 5, 0  # eval_every: off
+  c.evals = ml_collections.ConfigDict(
+    {tag: dict(type="marker", tag=tag, every_s=s) for tag, s in (("a", 7.0), ("b", 12.0))}
+  )
+  c.train.checkpoint_every = 15
+  c.train.sample_every = 0
+  evaluated = {}
+  for name, stop in (("straight", None), ("resumed", 15)):
+    workdir = str(tmp_path / name)
+    loop.train_and_evaluate(_toy(), c, workdir, should_stop=stop and (lambda s: s == stop))
+    if stop:
+      loop.train_and_evaluate(_toy(), c, workdir)
+    records = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    seconds = {r["step"]: r["train/seconds"] for r in records if "train/seconds" in r}
+    assert seconds == {s: float(s) for s in range(5, 31, 5)}
+    evaluated[name] = {t: [r["step"] for r in records if f"eval/{t}" in r] for t in "ab"}
+  assert evaluated["straight"] == evaluated["resumed"] == {"a": [10, 15, 25, 30], "b": [15, 25, 30]}
+
+
 def test_unknown_evaluator_type_is_a_config_error(vae_smoke):
   with vae_smoke.unlocked():
     vae_smoke.evals.split_means.type = "fid_inception"

@@ -77,7 +77,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   )
   # The metrics, each an evaluator of genjax/eval/evaluators.py. `every`: 0 = on
   # train.eval_every, N > 0 = every N steps, < 0 = only on a finished workdir
-  # (launch.reproduce, launch.compare).
+  # (launch.reproduce, launch.compare). Or `every_s` > 0 (with `every` 0): every that many
+  # seconds of training (genjax/train/clock.py) and at the end; see genjax/eval/registry.py.
   c.evals = ml_collections.ConfigDict(
     dict(
       # the family's eval_step over eval.split (ELBO, NLL and bits/dim, bounds, ...)
@@ -143,7 +144,7 @@ def _describe(name, default) -> str:
   if isinstance(default, OneOf):
     return f"{name!r} ({' | '.join(map(repr, default))}, default {default[0]!r})"
   if isinstance(default, bool):
-    return f"{name!r} (bool)"
+    return f"{name!r} (bool{', default True' if default else ''})"
   return f"{name!r} ({type(default).__name__}, default {default!r})"
 
 

@@ -5,7 +5,9 @@ interrupted.
 Counted: the training steps after the first (whose time is XLA compiling it). Not counted:
 evaluation, sample grids and checkpoint saves, which the loop wraps in `excluding()`. The
 count at each checkpointed step is kept in workdir/train_seconds.json (written by process
-0 beside the checkpoints), so a resumed run starts from the count of the step it resumes.
+0 beside the checkpoints), so a resumed run starts from the count of the step it resumes;
+the count at every log step is in metrics.jsonl as train/seconds (the largest over the
+processes where a budget or an evaluator's every_s is read from it).
 """
 
 import contextlib

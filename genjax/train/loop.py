@@ -232,6 +232,10 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
   )
   pending: list = []
   last_eval: dict = {}
+  # Evaluators on a cadence of training seconds, and the seconds at the last log step
+  # (all processes' largest, so that they all decide alike).
+  timed = [e for e in evaluators if e.every_s > 0]
+  checked_s = clock.recorded
 
   def flush(step):
     """Fetches the metrics of the steps since the last flush; stops on NaN/Inf."""
@@ -278,17 +282,31 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       stop = should_stop is not None and should_stop(step)
       if jax.process_count() > 1:  # decided together, at steps every process checks
         stop = at_log and multihost.any_process(stop)[0]
+      due_by_time = set()  # names
       if at_log:
         means = flush(step)
         means["train/steps_per_sec"] = progress.steps_per_second(step)
+        # Checked where the step's results have been fetched, so the time is the work's;
+        # every process has the same budget and evaluators, so all of them skip or join
+        # the collective.
+        seconds = clock.seconds()
+        if budget > 0 or timed:
+          seconds = multihost.max_over_processes(seconds)
+          spent = budget > 0 and seconds >= budget
+        means["train/seconds"] = seconds  # what a time cadence or the budget is read on
         writer.scalars(step, means)
         progress.print(step, means)
         progress.restart_clock(step)
-        # Checked where the step's results have been fetched, so the time is the work's;
-        # every process has the same budget, so all of them skip or join the collective.
-        if budget > 0:
-          spent = multihost.any_process(clock.seconds() >= budget)[0]
-      due = [e for e in evaluators if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
+        last = spent or step >= tc.num_steps
+        due_by_time = {
+          e.name for e in timed if evaluators_lib.is_due_by_time(e, seconds, checked_s, last)
+        }
+        checked_s = seconds
+      due = [
+        e
+        for e in evaluators
+        if e.name in due_by_time or evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)
+      ]
       if due:
         with clock.excluding():
           last_eval = evaluators_lib.run_all(due, state)

@@ -32,6 +32,15 @@ def any_process(*flags: bool) -> tuple:
   return tuple(bool(v) for v in np.asarray(rows).reshape(-1, len(flags)).max(axis=0))
 
 
+def max_over_processes(value: float) -> float:
+  """The largest of every process's `value` (its training seconds: a number they must all
+  act on alike); every process must call this at the same step."""
+  if jax.process_count() == 1:
+    return float(value)
+  rows = multihost_utils.process_allgather(np.asarray([value], np.float32))
+  return float(np.asarray(rows).max())
+
+
 def _encode(message: str) -> np.ndarray:
   raw = message.encode("utf-8")[:_MESSAGE_BYTES]
   return np.frombuffer(raw.ljust(_MESSAGE_BYTES, b"\0"), np.uint8).astype(np.int32)

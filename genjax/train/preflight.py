@@ -88,7 +88,13 @@ def _check_evals(config) -> None:
     kind = entry.get("type", name)
     if kind not in evaluators_lib.types():
       raise ConfigError(f"evals.{name}.type must be one of {evaluators_lib.types()}, not {kind!r}.")
-    checks.integer(f"evals.{name}.every", entry.get("every", 0))
+    every = checks.integer(f"evals.{name}.every", entry.get("every", 0))
+    every_s = checks.real(f"evals.{name}.every_s", entry.get("every_s", 0.0), 0)
+    if every_s > 0 and every != 0:
+      raise ConfigError(
+        f"evals.{name} sets both every={every} (steps) and every_s={every_s:g} (training "
+        "seconds); give it one cadence, the other 0."
+      )
     for option in ("batch", "repeats"):
       if option in entry:
         checks.integer(f"evals.{name}.{option}", entry[option], 1)

@@ -105,7 +105,7 @@ class Progress:
     shown = " | ".join(
       f"{k} {v:.4g}"
       for k, v in metrics.items()
-      if k.startswith(("train/", "eval/")) and k != "train/steps_per_sec"
+      if k.startswith(("train/", "eval/")) and k not in ("train/steps_per_sec", "train/seconds")
     )
     text = f"step {step}/{self.num_steps} | {shown}"
     if not timing:
