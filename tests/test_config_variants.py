@@ -37,9 +37,14 @@ def _get(name, arg=None):
 
 def _known(name) -> dict:
   """{argument: type} as the config's own error for an unknown argument names them."""
+  return {k: v.split(",")[0] for k, v in _described(name).items()}
+
+
+def _described(name) -> dict:
+  """{argument: its description}, e.g. "bool, default True", from that error."""
   with pytest.raises(ValueError, match="unknown config argument 'nonsense'") as e:
     _get(name, "nonsense")
-  return dict(re.findall(r"'(\w+)' \(([^,)]+)", str(e.value)))
+  return dict(re.findall(r"'(\w+)' \(([^)]*)\)", str(e.value)))
 
 
 def _doc(name, seen=()) -> str:
@@ -73,8 +78,9 @@ def test_every_documented_argument_loads_alone_and_with_smoke(name):
     for given in (text, f"smoke,{text}"):
       c = module.get_config(given)
       assert c.family == default["family"] and c.data.batch_size > 0, (name, given)
-    if arg != "smoke" and kind == "bool":  # an explicit false is the default
-      assert _fields(module.get_config(f"{arg}=false")) == default, (name, arg)
+    if arg != "smoke" and kind == "bool":  # the default, given explicitly, is the default
+      value = "true" if "default True" in _described(name)[arg] else "false"
+      assert _fields(module.get_config(f"{arg}={value}")) == default, (name, arg)
 
 
 # (config, argument) -> the fields it promises.

@@ -14,7 +14,7 @@ from experiments.configs import base, gan_digits, gan_mnist
 
 def get_config(arg=None):
   args = base.parse_arg(arg, **gan_mnist.ARGS)
-  c = gan_digits.get_config(dict(args, smoke=False))
+  c = gan_digits.get_config(dict(args, smoke=False, paper=True))
   c.data.update(name="celeb_a", image_size=64, batch_size=128)
   c.model.update(architecture="dcgan", g_channels=(1024, 512, 256, 128))
   c.model.d_channels = (64, 128, 256, 512)

@@ -13,7 +13,7 @@ from experiments.configs import base, gan_digits, gan_mnist
 
 def get_config(arg=None):
   args = base.parse_arg(arg, **gan_mnist.ARGS)
-  c = gan_digits.get_config(dict(args, smoke=False))
+  c = gan_digits.get_config(dict(args, smoke=False, paper=True))
   c.data.update(name="cifar10", train_split="train[:45000]", batch_size=128)  # rest: sigma
   c.model.update(architecture="dcgan", g_channels=(512, 256, 128), d_channels=(64, 128, 256))
   # No CIFAR-10 feature network ships with genjax: no Fréchet distance, no mode coverage.

@@ -12,7 +12,7 @@ from experiments.configs import base, gan_digits, gan_mnist
 
 def get_config(arg=None):
   args = base.parse_arg(arg, **gan_mnist.ARGS)
-  c = gan_digits.get_config(dict(args, smoke=False))
+  c = gan_digits.get_config(dict(args, smoke=False, paper=True))
   c.data.update(name="mnist", train_split="train[:50000]", batch_size=128)  # the rest: sigma
   c.model.update(architecture="dcgan", g_channels=(256, 128), d_channels=(64, 128))
   c.eval.update(fd_num_samples=10_000, feature_net="classifier_mnist")

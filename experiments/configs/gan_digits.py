@@ -1,26 +1,45 @@
-"""The paper-style MLP GAN (Goodfellow et al. 2014) on the embedded digits (28x28).
+"""The MLP GAN (Goodfellow et al. 2014) on the embedded digits (28x28), stabilised for
+small data by default.
 
 G: z (100, uniform) -> 256 -> 512 ReLU -> tanh image; D: 512 -> 256 LeakyReLU(0.2) ->
 one logit. Non-saturating G loss, one D step per G step, Adam 2e-4, beta1 0.5 for both.
 
-Args: `smoke` (seconds); `saturating` reproduces the failure the paper warns about: G
-minimises log(1 - D(G(z))), whose gradient vanishes while D rejects the early fakes
-(watch train/g_grad_norm); `lsgan`, `hinge` switch both losses; `maxout` uses the
-paper's maxout D with dropout; `k2` makes two D steps per G step.
+D sees 1,347 training digits; left alone it memorises them within a few thousand steps
+and G's samples stay grey blobs (Fréchet distance 288 at 10,000 steps, against 104 for
+the VAE at 28x28). So by default four stabilisers are on (experiments/gan.py), each an
+argument that can be switched off (`r1=false`): `diffaug` (DiffAugment
+color,translation,cutout of every image D sees, Zhao et al. 2020), `r1` (R1 gradient
+penalty on real images, gamma 1, Mescheder et al. 2018), `sn` (spectral normalisation
+of D's layers, Miyato et al. 2018; in DCGAN it also removes D's BatchNorm, as SN-GAN's D
+has none) and `ttur` (two time-scale learning rates, Heusel et al. 2017: G 1e-4, D 4e-4).
+Measured at 10,000 steps, one seed: the first three give Fréchet distance 77.1, with
+`ttur` 59.9 (10 of 10 classes).
 
-Stabilisers for small data (experiments/gan.py), each a variant, composable:
-`diffaug` (DiffAugment color,translation,cutout on every image D sees), `r1` (R1
-gradient penalty, gamma 1), `sn` (spectral normalisation of D's layers; in DCGAN it also
-removes D's BatchNorm, as SN-GAN's D has none), `ttur` (two time-scale learning rates: G
-1e-4, D 4e-4); `stable` = diffaug,r1,sn.
+Args: `smoke` (seconds); `paper` (the paper's setting: every stabiliser off, the run that
+shows the instability and the memorising D); `saturating` reproduces the failure the
+paper warns about: G minimises log(1 - D(G(z))), whose gradient vanishes while D rejects
+the early fakes (watch train/g_grad_norm); `lsgan`, `hinge` switch both losses; `maxout`
+uses the paper's maxout D with dropout; `k2` makes two D steps per G step.
 """
 
 import ml_collections
 
 from experiments.configs import base
 
-VARIANTS = ("smoke", "saturating", "lsgan", "hinge", "maxout", "k2")
-STABILISERS = ("diffaug", "r1", "sn", "ttur", "stable")
+ARGS = dict(
+  smoke=False,
+  paper=False,
+  saturating=False,
+  lsgan=False,
+  hinge=False,
+  maxout=False,
+  k2=False,
+  diffaug=True,
+  r1=True,
+  sn=True,
+  ttur=True,
+)
+STABILISERS = ("diffaug", "r1", "sn", "ttur")
 
 
 def optim_disc(c):
@@ -29,7 +48,7 @@ def optim_disc(c):
 
 
 def get_config(arg=None):
-  args = stabilisers(base.parse_arg(arg, VARIANTS + STABILISERS))
+  args = stabilisers(base.parse_arg(arg, **ARGS))
   c = base.get_base_config()
   c.family = "gan"
   c.data.name = "digits/28x28"
@@ -85,9 +104,11 @@ def get_config(arg=None):
   return c
 
 
-def stabilisers(args: set) -> set:
-  """`stable` spelled out as the stabilisers it switches on."""
-  return (args - {"stable"}) | {"diffaug", "r1", "sn"} if "stable" in args else args
+def stabilisers(args):
+  """The arguments as a set of the names that are on; `paper` switches every stabiliser
+  off."""
+  on = {k for k, v in args.items() if v is True}
+  return on - set(STABILISERS) if "paper" in on else on
 
 
 def add_figure_metrics(c):

@@ -18,7 +18,7 @@ ARGS = dict(smoke=False, saturating=False, lsgan=False, hinge=False, k2=False)
 
 def get_config(arg=None):
   args = base.parse_arg(arg, **ARGS)
-  c = gan_digits.get_config(dict(args, smoke=False))
+  c = gan_digits.get_config(dict(args, smoke=False, paper=True))
   c.data.update(name="mnist", train_split="train[:50000]", batch_size=100)  # the rest: sigma
   c.model.update(g_hidden=(1200, 1200), d_hidden=(240, 240), d_maxout_pieces=5, d_dropout=0.5)
   c.eval.update(fd_num_samples=10_000, feature_net="classifier_mnist")
