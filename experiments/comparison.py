@@ -17,7 +17,12 @@ The protocol, stated in every report it writes:
   family: the family's held-out metrics (bits/dim where it has a likelihood), sample
   quality on the digit classifier's features (Fréchet distance, precision and recall at
   k = 3, classes covered, each beside its real-vs-real value at the same n) and sampling
-  speed at a fixed batch, all re-measured side by side in each invocation.
+  speed at a fixed batch, all re-measured side by side in each invocation. Where a family
+  has no likelihood, the Parzen-window log-likelihood of the test digits (not a bound on
+  one), beside that of as many training digits.
+- Quality against training time: sample quality is also measured while each run trains,
+  every budget / QUALITY_CURVE_POINTS seconds of training (the same seconds for every
+  family, however many steps they are), with the training seconds of each point.
 - Parameters: a family evaluates the parameters its config samples from (the EMA where
   train.ema_decay > 0); the table says which.
 """
@@ -31,7 +36,7 @@ import time
 import numpy as np
 
 import experiments
-from genjax.errors import ConfigError, TrainingDiverged
+from genjax.errors import ConfigError, GenjaxError, TrainingDiverged
 from genjax.train import clock, loop
 from genjax.train.writers import read_metrics
 
@@ -112,12 +117,28 @@ EVALS = dict(
 )
 QUALITY_SAMPLES = 300  # the whole 8×8 test split; the floor uses as many train images
 SMOKE_QUALITY_SAMPLES = 100
+# Sample quality measured during training at every budget / 6 training seconds (15 s of
+# the 90), the last at the budget: six points per run show where the ranking changes
+# without the curve costing more than the training. The dearest is DDPM's DDIM-50 sampler
+# of 300 images, about 6 s per point (36 s per run, 2 min over 3 seeds, not counted in
+# the budget); the autoregressive samplers take about 0.1 s per point.
+QUALITY_CURVE_POINTS = 6
+# --smoke: runs end at their few steps long before the budget; a point at nearly every log
+# step shows the pipeline
+SMOKE_QUALITY_EVERY_S = 0.02
+# The Parzen window of the rows with no likelihood: 1,000 samples as kernel centres, and
+# the reference at the same n, 1,000 of the 1,347 training digits (the estimate grows with
+# n: at 10,000 samples the MLP GAN scores 8 nats more than at 1,000). About 0.6 s per run
+# once compiled (5 s with the compile) on one core at 8×8; n hardly matters at 64 pixels.
+PARZEN_SAMPLES = 1000
+PARZEN_SIGMAS = (0.05, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4)  # on pixels in [0, 1]
 # Seconds of training per run: 9 trained rows x 3 seeds x 90 s is 41 min of training;
 # compiling, evaluating (DDPM's bound and its 1000-step sampler above all) and sampling add
 # about as much again on one core.
 BUDGET_S = 90.0
 SMOKE_BUDGET_S = 2.0  # with the smoke configs' own (few) steps as the cap
 MAX_STEPS = 10_000_000  # the budget, not a step count, ends a run
+FEATURE_NET = "digits"  # the feature network's name: metrics are eval/fd_digits, ...
 # A run whose samples fall into fewer classes than this (of 10) has collapsed.
 COLLAPSED_BELOW_CLASSES = 8
 
@@ -150,10 +171,19 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = "", budg
   c.data.train_split = "train"
   c.eval.split = "test"
   c.eval.fd_num_samples = SMOKE_QUALITY_SAMPLES if smoke else QUALITY_SAMPLES
-  c.evals = ml_collections.ConfigDict(EVALS)
-  c.train.eval_every = 0  # measured once, on the finished run, by the entries above
+  c.train.eval_every = 0  # measured on the finished run, by the entries above
   c.train.sample_every = 0  # the comparison draws its own samples
   c.train.time_budget_s = float(budget_s if budget_s is not None else default_budget(smoke))
+  evals = {name: dict(entry) for name, entry in EVALS.items()}
+  if not entry.of:  # a row that only evaluates another's runs has no training to follow
+    every_s = SMOKE_QUALITY_EVERY_S if smoke else c.train.time_budget_s / QUALITY_CURVE_POINTS
+    evals["sample_quality"].update(every=0, every_s=every_s)
+  if has_parzen(entry):
+    evals["parzen"] = dict(type="parzen", every=-1, train_set=True, train_set_num=PARZEN_SAMPLES)
+    c.eval.parzen_samples = PARZEN_SAMPLES
+    c.eval.parzen_sigmas = PARZEN_SIGMAS
+    c.eval.parzen_valid_split = "validation"  # neither trained on nor kernel centres
+  c.evals = ml_collections.ConfigDict(evals)
   if not smoke:
     c.train.num_steps = MAX_STEPS
     c.train.checkpoint_every = 1000
@@ -162,6 +192,11 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = "", budg
   for field, value in entry.sample:
     c.sample[field] = value
   return c
+
+
+def has_parzen(entry: Entry) -> bool:
+  """Rows with no likelihood get the Parzen window's estimate instead (marked as such)."""
+  return not entry.likelihood
 
 
 def default_budget(smoke: bool) -> float:
@@ -189,6 +224,9 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=No
   of entry.of at this seed, and takes its training and likelihood from that record."""
   path = os.path.join(rundir, f"comparison_{entry.name}.json" if entry.of else "comparison.json")
   record = _read(path)
+  if record and record.get("finished") and "parzen" in config.evals:
+    if "eval/parzen_ll" not in record["metrics"]:  # measured before the Parzen column
+      _add_parzen(config, rundir, feature_net, record, path)
   if record and (record.get("diverged") or record.get("finished")):
     return record
   experiment = experiments.build(config)
@@ -213,7 +251,7 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=No
         config,
         rundir,
         feature_net=feature_net,
-        names=("split_means", "sample_quality"),
+        names=("split_means", "sample_quality", "parzen"),
       )
       record.update(step=step, metrics=metrics, finished=True)
       record["train_seconds"] = clock.seconds_at(rundir, step)
@@ -224,6 +262,71 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=No
   with open(path, "w", encoding="utf-8") as f:
     json.dump(record, f, indent=2)
   return record
+
+
+def _add_parzen(config, rundir: str, feature_net, record: dict, path: str) -> None:
+  """Measures the Parzen window on a run finished before it was part of the protocol:
+  its checkpoint is evaluated, not retrained. A checkpoint the config cannot restore
+  leaves the column empty for that run, and says so."""
+  try:
+    _, parzen = loop.evaluate_checkpoint(
+      experiments.build(config), config, rundir, feature_net=feature_net, names=("parzen",)
+    )
+  except GenjaxError as e:
+    print(f"   no Parzen window for {rundir}: {e}", flush=True)
+    return
+  record["metrics"].update(parzen)
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(record, f, indent=2)
+
+
+def quality_curve(rundir: str, record: dict) -> list:
+  """[{step, train_seconds, fd, fd_floor, final}] of one run, in step order: the periodic
+  sample-quality evaluations in its metrics.jsonl at the training seconds logged at their
+  step, and the run's final measurement (`final`; a run trained before the periodic
+  evaluations has only that)."""
+  fd, floor = f"eval/fd_{FEATURE_NET}", f"eval/fd_{FEATURE_NET}_floor"
+  rows = read_metrics(rundir)
+  seconds = {r["step"]: r["train/seconds"] for r in rows if "train/seconds" in r}
+  points = {
+    r["step"]: dict(step=r["step"], train_seconds=seconds[r["step"]], fd=r[fd], fd_floor=r[floor])
+    for r in rows
+    if fd in r and r["step"] in seconds
+  }
+  m = record.get("metrics", {})
+  if record.get("finished") and fd in m:
+    end = dict(step=record["step"], train_seconds=record["train_seconds"], fd=m[fd])
+    points[record["step"]] = dict(points.get(record["step"], end), fd_floor=m.get(floor))
+    points[record["step"]]["final"] = True
+  return [points[s] for s in sorted(points)]
+
+
+def mean_curve(curves: list) -> list:
+  """Per-seed curves -> [{train_seconds, fd, fd_sd, seeds}]: the i-th periodic point of
+  every seed together (budget / QUALITY_CURVE_POINTS apart, they follow the same multiple
+  of it), and the final points together, last; mean over seeds of the seconds and of the
+  Fréchet distance, and its standard deviation over seeds (NaN for one seed)."""
+  groups: dict = {}
+  for curve in curves:
+    periodic = [p for p in curve if not p.get("final")]
+    for i, p in enumerate(periodic):
+      groups.setdefault((0, i), []).append(p)
+    for p in curve:
+      if p.get("final"):
+        groups.setdefault((1, 0), []).append(p)
+  out = []
+  for key in sorted(groups):
+    xs = [p["train_seconds"] for p in groups[key]]
+    ys = [p["fd"] for p in groups[key]]
+    out.append(
+      dict(
+        train_seconds=float(np.mean(xs)),
+        fd=float(np.mean(ys)),
+        fd_sd=float(np.std(ys, ddof=1)) if len(ys) > 1 else float("nan"),
+        seeds=len(ys),
+      )
+    )
+  return out
 
 
 def sampling_speed(config, rundir: str) -> dict:

@@ -16,6 +16,10 @@ rows were not run (`--only`) is left out. The rules:
 - not generative: decoded N(0, I) codes further from the data (Fréchet distance) and less
   often realistic (precision) than the VAE's samples from the same prior through a decoder
   of the same size (without a VAE row: further than every generative row).
+
+Each rule reads the final measurements only, never the curve of quality during training,
+and no rule reads the Parzen-window column: it is not a likelihood (the likelihood rule
+reads bits/dim alone), and it can rank a poor sampler high (Theis et al. 2016).
 """
 
 import math

@@ -10,7 +10,8 @@ from experiments import comparison
 from experiments import comparison_claims as claims
 from genjax import viz
 
-NET = "digits"  # the feature network's name: metrics are eval/fd_digits, ...
+NET = comparison.FEATURE_NET  # metrics are eval/fd_digits, ...
+TIME_FIGURE = "quality_vs_train_seconds.png"
 
 
 def write(
@@ -24,12 +25,26 @@ def write(
   num_seeds: int,
   budget_s: float,
   feature_net,
+  curves: dict | None = None,
 ) -> list:
-  """summaries/speeds/samples: {entry name: ...}. Returns the paths written."""
+  """summaries/speeds/samples: {entry name: ...}; curves: {trained entry name: [one
+  comparison.quality_curve per run]}. Returns the paths written."""
+  every_s = (
+    comparison.SMOKE_QUALITY_EVERY_S if smoke else budget_s / comparison.QUALITY_CURVE_POINTS
+  )
+  mean_curves = {n: comparison.mean_curve(c) for n, c in (curves or {}).items()}
+  mean_curves = {n: c for n, c in mean_curves.items() if c}
   figures = os.path.join(workdir, "figures")
   paths = [
     _sample_figure(os.path.join(figures, "samples.png"), samples),
     _quality_figure(os.path.join(figures, "sample_quality.png"), summaries),
+    _time_figure(
+      os.path.join(figures, TIME_FIGURE),
+      mean_curves,
+      floor=_floor(summaries),
+      num_seeds=num_seeds,
+      every_s=every_s,
+    ),
   ]
   results = {
     "date": comparison.now(),
@@ -39,7 +54,11 @@ def write(
     "budget_s": budget_s,
     "feature_net_test_accuracy": feature_net.accuracy,
     "quality_samples": (comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES),
+    "parzen_samples": comparison.PARZEN_SAMPLES,
+    "quality_every_s": every_s,
     "families": {name: {**summaries[name], "sampling": speeds.get(name, {})} for name in summaries},
+    # Fréchet distance against training seconds, mean (and sd) over seeds
+    "quality_vs_train_seconds": mean_curves,
   }
   path = os.path.join(workdir, "results.json")
   with open(path, "w", encoding="utf-8") as f:
@@ -78,9 +97,11 @@ def markdown(results: dict) -> str:
     "",
     "| family | model | Fréchet distance ↓ (floor) | precision (floor) | recall (floor) "
     "| classes covered (of 10) | class entropy, nats (max 2.30) | sharpness (floor) "
-    "| test bits/dim ↓ | images/s at batch 100 | network evals per image | train steps "
+    "| test bits/dim ↓ | Parzen window, nats ↑ (training digits, same n): not a likelihood "
+    "bound "
+    "| images/s at batch 100 | network evals per image | train steps "
     "reached | train seconds | parameters evaluated | runs diverged; collapsed |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
   ]
   for name, fam in results["families"].items():
     e = entries[name]
@@ -98,6 +119,7 @@ def markdown(results: dict) -> str:
           _cell(fam, "eval/class_entropy", "{:.2f}"),
           _cell(fam, "eval/sharpness", "{:.2f}", "eval/sharpness_floor"),
           _likelihood(fam, e),
+          _parzen(fam),
           f"{speed['eval/sample_images_per_sec']:.4g}" if speed else "—",
           f"{speed['eval/network_evals_per_image']:.0f}" if speed else "—",
           _cell(fam, "step", "{:.0f}"),
@@ -115,9 +137,31 @@ def markdown(results: dict) -> str:
       n=results["quality_samples"],
       budget=results["budget_s"],
       collapsed=comparison.COLLAPSED_BELOW_CLASSES,
+      parzen_n=results.get("parzen_samples", comparison.PARZEN_SAMPLES),
     ),
     "",
   ]
+  curves = results.get("quality_vs_train_seconds", {})
+  if curves:
+    every = results.get("quality_every_s", results["budget_s"] / comparison.QUALITY_CURVE_POINTS)
+    lines += [
+      f"[Sample quality against training seconds](figures/{TIME_FIGURE}): each trained "
+      "family's Fréchet distance (log scale, lower is better; mean and standard deviation "
+      f"over seeds), measured while it trained after every {every:.3g} s of training and "
+      "at the end, against the training seconds it had then; the dashed line is the "
+      "real-vs-real floor. The order of the lines above a budget is the ranking at that "
+      "budget: lines that cross rank differently at a shorter one, and a line still "
+      "falling at the right would gain from more time. DDPM's points are of its DDIM-50 "
+      "sampler.",
+      "",
+    ]
+    single = sorted(n for n, c in curves.items() if len(c) == 1)
+    if single:
+      lines += [
+        f"Only the final measurement exists for {', '.join(single)} (runs trained before "
+        "quality was measured during training): one point each.",
+        "",
+      ]
   said = claims.check(results)
   if said:
     lines += ["## What the course notes claim, against these numbers", ""]
@@ -134,6 +178,25 @@ def _stability(fam) -> str:
   if collapsed:
     text += f" (seeds {', '.join(map(str, collapsed))})"
   return text
+
+
+def _parzen(fam) -> str:
+  """The Parzen window's estimate (rows with no likelihood) beside the training digits'
+  at the same n; "—" for the rows that have bits/dim."""
+  text = _cell(fam, "eval/parzen_ll", "{:.1f}")
+  ref = fam["mean"].get("eval/parzen_ll_train_set")
+  if text != "—" and ref is not None and math.isfinite(ref):
+    text += f" ({ref:.1f})"
+  return text
+
+
+def _floor(summaries: dict):
+  floors = [
+    s["mean"][f"eval/fd_{NET}_floor"]
+    for s in summaries.values()
+    if f"eval/fd_{NET}_floor" in s["mean"]
+  ]
+  return float(np.mean(floors)) if floors else None
 
 
 def _likelihood(fam, entry) -> str:
@@ -157,6 +220,13 @@ collapsed. Sharpness is the samples' mean difference between neighbouring pixels
 that of the test digits (1: as sharp; below: blurred; above: noisier). Bits/dim are of
 the 8-bit test images: exact for the autoregressive models, upper bounds for the VAE
 (importance-weighted) and DDPM (variational); the GANs and the autoencoder have none.
+For those three rows the Parzen column is Goodfellow et al.'s (2014) estimate instead, in
+nats per test digit (pixels on [0, 1]): a Gaussian kernel on each of {parzen_n} samples,
+its width chosen from a grid on the 150 validation digits (neither trained on nor kernel
+centres); in brackets, the same estimate with {parzen_n} training digits as the kernels,
+what copying the training set scores. It is not a likelihood or a bound on one, it grows
+with the number of samples, and a poor sampler can rank high on it (Theis et al. 2016):
+compare it within its column only, never with bits/dim.
 DDPM's sampler rows evaluate the same trained runs as its first row, so they share its
 likelihood. Sampling speed is the best of 3 timed calls of the jitted sampler after one
 that compiles, on this machine, in this invocation; network evaluations
@@ -236,6 +306,65 @@ def _quality_figure(path, summaries: dict):
   right.set_title("precision and recall, k = 3")
   right.grid(alpha=0.3)
   right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fig.savefig(path)
+  plt.close(fig)
+  return path
+
+
+def _time_figure(path, curves: dict, *, floor, num_seeds: int, every_s: float):
+  """Fréchet distance against training seconds, one line per trained family (mean over
+  seeds, bars one standard deviation), the real-vs-real floor dashed."""
+  import jax  # pylint: disable=import-outside-toplevel
+
+  if jax.process_index() != 0 or not curves:
+    return None
+  import matplotlib  # pylint: disable=import-outside-toplevel
+
+  matplotlib.use("Agg")
+  from matplotlib import ticker  # pylint: disable=import-outside-toplevel
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+  fig, ax = plt.subplots(figsize=(9.0, 5.5), dpi=120)
+  colours, markers = plt.get_cmap("tab10").colors, "osD^vP*Xh<>"
+  for i, (name, points) in enumerate(curves.items()):
+    x = np.array([p["train_seconds"] for p in points])
+    y = np.array([p["fd"] for p in points])
+    sd = np.nan_to_num(np.array([p["fd_sd"] for p in points], dtype=float))
+    # on a log axis a bar below zero cannot be drawn: the lower bar stops above it
+    yerr = None if not sd.any() else np.stack([np.minimum(sd, 0.95 * y), sd])
+    ax.errorbar(
+      x,
+      y,
+      yerr=yerr,
+      color=colours[i % len(colours)],
+      marker=markers[i % len(markers)],
+      markersize=5,
+      linewidth=1.5,
+      elinewidth=1,
+      capsize=3,
+      label=name + (" (final only)" if len(points) == 1 else ""),
+    )
+  if floor is not None:
+    label = f"real-vs-real floor ({floor:.3g})"
+    ax.axhline(floor, color="k", linestyle="--", linewidth=1, label=label)
+  ax.set_yscale("log")
+  # plain numbers at 1, 2, 5 x 10^k: Fréchet distances span 30 to a few thousand here
+  ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+  ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+  ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+  ax.set_xlim(0, 1.05 * max(p["train_seconds"] for c in curves.values() for p in c))
+  ax.set_xlabel("training seconds (training steps only: not compiling, evaluating or saving)")
+  ax.set_ylabel("Fréchet distance (classifier features, log scale)")
+  spread = f"mean ± sd over {num_seeds} seeds" if num_seeds > 1 else "one seed"
+  ax.set_title(
+    f"sample quality against training time (lower is better; {spread}, "
+    f"measured every {every_s:.3g} s)",
+    fontsize=10,
+  )
+  ax.grid(alpha=0.3, which="both")
+  ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.tight_layout()
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   fig.savefig(path)

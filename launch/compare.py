@@ -89,6 +89,15 @@ def main(argv):
         print(f"   diverged: {record['diverged']}", flush=True)
       records_of[e.name].append(record)
   summaries, speeds, samples = {}, {}, {}
+  curves = {  # quality while training: the rows that train (the others share their runs)
+    e.name: [
+      comparison.quality_curve(rundir(e, s), r)
+      for s, r in enumerate(records_of[e.name])
+      if not r.get("diverged")
+    ]
+    for e in chosen
+    if not e.of
+  }
   for e in chosen:
     summaries[e.name] = comparison.summarise(records_of[e.name])
     decay = configs[(e.name, 0)].train.ema_decay
@@ -113,6 +122,7 @@ def main(argv):
     num_seeds=FLAGS.seeds,
     budget_s=configs[(chosen[0].name, 0)].train.time_budget_s,
     feature_net=feature_net,
+    curves=curves,
   )
   with open(os.path.join(FLAGS.workdir, "report.md"), encoding="utf-8") as f:
     print(f.read(), flush=True)

@@ -25,8 +25,21 @@ def test_every_family_is_configured_by_the_same_protocol():
       assert c.eval.fd_num_samples == (
         comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES
       )
-      assert set(c.evals) == set(comparison.EVALS)
-      assert c.train.eval_every == 0  # measured once, after training
+      parzen = {"parzen"} if entry.name in ("gan", "dcgan", "autoencoder") else set()
+      assert set(c.evals) == set(comparison.EVALS) | parzen, entry.name
+      assert c.train.eval_every == 0  # no step cadence
+      # Sample quality while training, every budget / 6 training seconds, for the rows
+      # that train; DDPM's sampler rows evaluate the finished DDPM runs only.
+      quality = c.evals.sample_quality
+      if entry.of:
+        assert (quality.every, quality.get("every_s", 0.0)) == (-1, 0.0), entry.name
+      else:
+        assert quality.every == 0
+        every_s = c.train.time_budget_s / comparison.QUALITY_CURVE_POINTS
+        assert quality.every_s == (comparison.SMOKE_QUALITY_EVERY_S if smoke else every_s)
+      if parzen:  # sigma on digits neither trained on nor kernel centres; reference at same n
+        assert (c.eval.parzen_valid_split, c.data.train_split) == ("validation", "train")
+        assert c.eval.parzen_samples == c.evals.parzen.train_set_num == comparison.PARZEN_SAMPLES
   # The likelihood families model 8-bit grey levels, not binarised pixels.
   configs = {e.name: comparison.config_for(e, smoke=False, seed=0) for e in comparison.ENTRIES}
   assert configs["vae"].objective.likelihood == "logistic_mixture"
@@ -96,6 +109,10 @@ def test_each_claim_is_judged_by_its_stated_rule():
   # 1,500 images/s against at least 20,000 for every one-network-call sampler
   assert "the best (exact) likelihood: yes" in ar and "generate very slowly: yes" in ar
   assert ": confirmed." in said["An autoencoder is not generative"]
+  # A Parzen-window value is not a likelihood: no rule reads it, however high it is.
+  for name in ("gan", "autoencoder"):
+    results["families"][name]["mean"]["eval/parzen_ll"] = 1e6
+  assert {c.split("**")[1]: c for c in comparison_claims.check(results)} == said
   results["families"]["autoencoder"]["mean"]["eval/fd_digits"] = 55
   assert ": contradicted." in comparison_claims.check(results)[-1]
   results["families"]["vae"]["sampling"]["eval/sample_images_per_sec"] = 10000
@@ -114,6 +131,40 @@ def test_summary_over_seeds_and_diverged_runs():
   assert s["sd"]["eval/fd_digits"] == pytest.approx(math.sqrt(8.0))
   assert s["mean"]["train_steps_per_sec"] == 5.0
   assert comparison_report._cell(s, "eval/fd_digits") == "12.0 ± 2.8"
+
+
+def test_quality_curve_of_a_run_and_its_mean_over_seeds(tmp_path):
+  """The periodic evaluations at the training seconds logged at their step, then the
+  final measurement; a run measured before periodic evaluations has only the final one.
+  Over seeds, the i-th periodic points go together, and the final ones."""
+  fd = {"eval/fd_digits_floor": 20.0}
+  rows = [
+    {"step": 20, "train/seconds": 16.0, "train/loss": 1.0},
+    {"step": 20, "eval/fd_digits": 300.0, **fd},
+    {"step": 40, "train/seconds": 31.0},
+    {"step": 40, "eval/fd_digits": 200.0, **fd},
+    {"step": 60, "train/seconds": 46.0},
+  ]
+  (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+  record = {"finished": True, "step": 60, "train_seconds": 46.0}
+  record["metrics"] = {"eval/fd_digits": 100.0, **fd}
+  curve = comparison.quality_curve(str(tmp_path), record)
+  assert [(p["step"], p["train_seconds"], p["fd"], p.get("final")) for p in curve] == [
+    (20, 16.0, 300.0, None),
+    (40, 31.0, 200.0, None),
+    (60, 46.0, 100.0, True),
+  ]
+  old = comparison.quality_curve(str(tmp_path / "before"), record)
+  assert [(p["train_seconds"], p["fd"]) for p in old] == [(46.0, 100.0)]
+  other = [dict(p, train_seconds=p["train_seconds"] + 1, fd=p["fd"] + 20) for p in curve]
+  mean = comparison.mean_curve([curve, other, old])
+  assert [(p["train_seconds"], p["fd"], p["seeds"]) for p in mean] == [
+    (16.5, 310.0, 2),
+    (31.5, 210.0, 2),
+    (pytest.approx(46 + 1 / 3), pytest.approx(100 + 20 / 3), 3),
+  ]
+  assert mean[0]["fd_sd"] == pytest.approx(math.sqrt(200.0))
+  assert math.isnan(comparison.mean_curve([old])[0]["fd_sd"])
 
 
 def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfds_dir):
@@ -140,8 +191,30 @@ def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfd
   assert "eval/bits_per_dim" not in results["families"]["gan"]["mean"]
   report = open(os.path.join(workdir, "report.md"), encoding="utf-8").read()
   assert "| vae | VAE" in report and "| gan | GAN" in report
-  for fig in ("samples.png", "sample_quality.png"):
+  for fig in ("samples.png", "sample_quality.png", "quality_vs_train_seconds.png"):
     assert os.path.getsize(os.path.join(workdir, "figures", fig)) > 1000
+  assert "(figures/quality_vs_train_seconds.png)" in report
+  # The Parzen column: the GAN's estimate and the training digits' at the same n; "—"
+  # for the VAE, which has bits/dim.
+  table = [
+    [c.strip() for c in line.strip().strip("|").split("|")]
+    for line in report.splitlines()
+    if line.startswith("| ")
+  ]
+  column = next(i for i, c in enumerate(table[0]) if c.startswith("Parzen window, nats"))
+  assert "not a likelihood bound" in table[0][column]
+  cells = {row[0]: row[column] for row in table[1:]}
+  assert cells["vae"] == "—"
+  gan = results["families"]["gan"]["mean"]
+  assert math.isfinite(gan["eval/parzen_ll"]) and math.isfinite(gan["eval/parzen_ll_train_set"])
+  assert gan["eval/parzen_n"] == gan["eval/parzen_n_train_set"] == comparison.PARZEN_SAMPLES
+  assert cells["gan"] == f"{gan['eval/parzen_ll']:.1f} ({gan['eval/parzen_ll_train_set']:.1f})"
+  # Quality measured while training, at the training seconds of its step.
+  for name in ("vae", "gan"):
+    curve = results["quality_vs_train_seconds"][name]
+    assert len(curve) >= 2 and all(math.isfinite(p["fd"]) for p in curve), curve
+    seconds = [p["train_seconds"] for p in curve]
+    assert seconds == sorted(seconds) and seconds[0] > 0
 
   again = run_launch("compare", *args, timeout=400)
   assert again.returncode == 0, again.stderr[-3000:]

@@ -179,7 +179,10 @@ def _parzen(entry, ctx):
 
   With entry.train_set (default True) the same estimate with the training images as the
   kernel centres, eval/parzen_ll_train_set: what the estimator gives a model that
-  memorised the training set (computed once: it is the data's)."""
+  memorised the training set (computed once: it is the data's). entry.train_set_num > 0
+  takes that many training images (a fixed random subset, the same for every run) instead
+  of all: the estimate grows with the number of centres, so a reference at the samples'
+  own n is the like-for-like one; eval/parzen_n and eval/parzen_n_train_set say both."""
   cfg = ctx.config
   if ctx.experiment.sample is None:
     return None
@@ -198,11 +201,15 @@ def _parzen(entry, ctx):
       data["reference"] = {}
       if entry.get("train_set", True):
         train = unit(gdata.load_split(cfg.data, gdata.train_split(cfg.data))["image"])
+        if 0 < int(entry.get("train_set_num", 0)) < len(train):
+          chosen = np.random.default_rng(0).permutation(len(train))[: int(entry.train_set_num)]
+          train = train[np.sort(chosen)]
         mean, se, sigma = parzen_estimate(data["valid"], data["test"], train, sigmas)
         data["reference"] = {
           "eval/parzen_ll_train_set": mean,
           "eval/parzen_ll_train_set_stderr": se,
           "eval/parzen_sigma_train_set": sigma,
+          "eval/parzen_n_train_set": float(len(train)),
         }
     fakes = unit(
       evaluation.draw_samples(
@@ -214,6 +221,7 @@ def _parzen(entry, ctx):
       "eval/parzen_ll": mean,
       "eval/parzen_ll_stderr": se,
       "eval/parzen_sigma": sigma,
+      "eval/parzen_n": float(len(fakes)),
       **data["reference"],
     }
 
