@@ -32,6 +32,29 @@ def vae_smoke(tfds_dir):
   return c
 
 
+def assert_same_state(experiment, config, workdir, other, **tolerance):
+  """Both workdirs' newest checkpoints are at config.train.num_steps and hold the same
+  state (parameters, optimiser, BatchNorm statistics, step): bitwise, or within
+  `tolerance` (np.testing.assert_allclose's atol, rtol) when one is given. Returns the
+  first workdir's state."""
+  import jax
+  import numpy as np
+
+  from genjax.train.loop import restore_latest
+
+  (s1, a), (s2, b) = (
+    jax.device_get(restore_latest(experiment, config, w)) for w in (workdir, other)
+  )
+  assert s1 == s2 == config.train.num_steps
+  for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(a), jax.tree.leaves(b)):
+    where = jax.tree_util.keystr(path)
+    if tolerance:
+      np.testing.assert_allclose(x, y, **tolerance, err_msg=where)
+    else:
+      np.testing.assert_array_equal(x, y, err_msg=where)
+  return a
+
+
 def run_launch(module: str, *args, devices: int = 1, timeout: int = 300, env=None):
   """Runs `python -m launch.<module> args` in a fresh process (its own JAX devices)."""
   full_env = dict(os.environ, **(env or {}))

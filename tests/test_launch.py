@@ -6,11 +6,10 @@ import subprocess
 import sys
 import time
 
-import jax
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, run_launch
+from tests.conftest import REPO, assert_same_state, run_launch
 
 CONFIG = "experiments/configs/vae_digits.py:smoke"
 
@@ -78,32 +77,60 @@ def test_sample_writes_a_grid_from_the_latest_checkpoint(trained, tmp_path):
   assert os.path.getsize(out) > 0
 
 
-def test_two_devices_give_the_parameters_of_one(tfds_dir, tmp_path):
-  # A small SGD step, so that parameters differ only as much as the gradients' rounding
-  # does (a large one is chaotic on this loss: 1e-7 differences grow to 100 nats); under
-  # Adam a rounding difference in a near-zero gradient is normalised up to a full step.
-  fast = [
+# DCGAN with BatchNorm in G and D, whose batch statistics are taken over the global
+# batch: the same on a mesh of one process or of several. Its stabilisers are off (D's
+# BatchNorm goes with spectral norm; R1 and DiffAugment would only add compile time).
+DCGAN_BN = "experiments/configs/dcgan_digits.py:smoke"
+DCGAN_BN_FLAGS = [
+  "--config.model.d_batch_norm=True",
+  "--config.model.d_spectral_norm=False",
+  "--config.objective.r1_gamma=0.0",
+  "--config.objective.augment=",
+]
+
+
+@pytest.mark.parametrize("config", [CONFIG, DCGAN_BN], ids=["vae", "dcgan_batchnorm"])
+def test_two_processes_and_two_devices_give_the_parameters_of_one(config, tfds_dir, tmp_path):
+  """The same global batch of 32 on 2 processes (one device each, gloo collectives) and
+  on 1 process with 2 devices: bitwise the same state, BatchNorm statistics included.
+  Each process reads its half of every global batch, and a sum over the mesh adds the
+  same two per-device partial sums in either case (a + b is exact in either order).
+
+  Against 1 process with 1 device (VAE): the same within rounding, since one device sums
+  all 32 examples in one reduction and two devices sum two halves then add them. A small
+  SGD step keeps the difference at the gradients' rounding (a large one is chaotic on
+  this loss: 1e-7 differences grow to 100 nats); under Adam a rounding difference in a
+  near-zero gradient is normalised up to a full step."""
+  args = [
+    f"--config={config}",
+    f"--config.data.data_dir={tfds_dir}",
     "--figures=false",
-    "--config.optim.name=sgd",
-    "--config.optim.learning_rate=1e-4",
+    "--config.train.num_steps=10",
     "--config.train.eval_every=0",
     "--config.train.sample_every=0",
     "--config.eval.fd_num_samples=0",
   ]
-  workdirs = {n: str(tmp_path / f"dev{n}") for n in (1, 2)}
-  for n, workdir in workdirs.items():
-    result = _train(workdir, tfds_dir, *fast, devices=n)
-    assert result.returncode == 0, result.stderr[-3000:]
+  if config == CONFIG:
+    args += ["--config.optim.name=sgd", "--config.optim.learning_rate=1e-4"]
+  else:
+    args += DCGAN_BN_FLAGS
+  w = {k: str(tmp_path / k) for k in ("dev1", "dev2", "proc2")}
+  runs = [run_launch("train", *args, f"--workdir={w['dev2']}", devices=2)]
+  runs.append(run_launch("local", "--num_processes=2", "--", *args, f"--workdir={w['proc2']}"))
+  if config == CONFIG:
+    runs.append(run_launch("train", *args, f"--workdir={w['dev1']}"))
+  for run in runs:
+    assert run.returncode == 0, run.stderr[-3000:]
   import experiments
-  from genjax.train.loop import restore_latest
   from launch.common import load_workdir_config
 
-  config = load_workdir_config(workdirs[1])
-  experiment = experiments.build(config)
-  (s1, a), (s2, b) = (restore_latest(experiment, config, w) for w in workdirs.values())
-  assert s1 == s2 == 20
-  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=1e-5, rtol=1e-4)
+  c = load_workdir_config(w["dev2"])
+  experiment = experiments.build(c)
+  state = assert_same_state(experiment, c, w["dev2"], w["proc2"])
+  if config == DCGAN_BN:  # the BatchNorm statistics of G and D were compared too
+    assert all("batch_stats" in state[net].model_state for net in ("gen", "disc"))
+  else:
+    assert_same_state(experiment, c, w["dev1"], w["dev2"], atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize(

@@ -15,19 +15,12 @@ from genjax.train import clock
 from genjax.train.experiment import Experiment
 from genjax.train.loop import restore_latest, train_and_evaluate
 from genjax.train.state import TrainState
+from tests.conftest import assert_same_state
 
 
 def _params(experiment, config, workdir):
   step, state = restore_latest(experiment, config, workdir)
   return step, jax.device_get(state)
-
-
-def _assert_same_state(experiment, config, workdir, other):
-  """Both workdirs end at num_steps with bitwise equal states."""
-  (s1, a), (s2, b) = _params(experiment, config, workdir), _params(experiment, config, other)
-  assert s1 == s2 == config.train.num_steps
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(x, y)
 
 
 def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
@@ -38,7 +31,7 @@ def test_resume_gives_the_same_parameters_as_not_stopping(vae_smoke, tmp_path):
   assert _params(experiment, vae_smoke, split)[0] == 7
   train_and_evaluate(experiment, vae_smoke, split)
   # bitwise: same batches, same keys, same order
-  _assert_same_state(experiment, vae_smoke, straight, split)
+  assert_same_state(experiment, vae_smoke, straight, split)
   # The workdir is the record: config, metrics, TensorBoard events, samples.
   assert json.load(open(os.path.join(split, "config.json")))["family"] == "vae"
   lines = [json.loads(line) for line in open(os.path.join(split, "metrics.jsonl"))]
@@ -161,7 +154,7 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
   train_and_evaluate(exp, c, four, should_stop=lambda step: step == 8)
   assert _params(exp, c, four)[0] == 8
   train_and_evaluate(exp, c, four)
-  _assert_same_state(exp, c, one, four)
+  assert_same_state(exp, c, one, four)
   # every step's metrics logged once, averaged over the same steps
   logged = lambda w: [r for r in map(json.loads, open(os.path.join(w, "metrics.jsonl")))]
   assert [r["step"] for r in logged(one)] == [r["step"] for r in logged(four)]

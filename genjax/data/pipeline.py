@@ -1,14 +1,18 @@
-"""grain input pipelines: per-process shards, [-1, 1] images, resumable.
+"""grain input pipelines: per-process shares, [-1, 1] images, resumable.
 
 Record order is the TFDS record order (hash-shuffled once, when the dataset is
-prepared, and fixed from then on). Process p of P owns records p, p+P, ...
+prepared, and fixed from then on). Training batch k is one global batch of
+cfg.batch_size records, the same whatever the number of processes P: process p
+yields its rows [p B/P, (p+1) B/P), so the processes' shares, assembled in process
+order, are the batch one process would read, and P processes train as one does
+(a resume may change P). Evaluation: process p of P reads records p, p+P, ...
 
 Each pipeline is a grain MapDataset over *batch numbers*: batch k is a pure
 function of (config, seed, k), so grain's iterator state (the next k) is all a
 checkpoint needs. Shuffling, reading and preprocessing are done per batch with
 numpy, because per element they cost far more than a training step on a CPU
 (measured: ~100 us/element in grain's shuffle and stats, ~140 us/element to
-parse a TFDS record). Small shares are decoded once and kept in memory.
+parse a TFDS record). Small splits are decoded once and kept in memory.
 """
 
 import functools
@@ -30,7 +34,7 @@ _BINARIZE = ("none", "threshold", "dynamic")
 # A few batches in flight keep the host ahead of the step without holding
 # hundreds of them in memory (grain's default buffer is 500 elements).
 _READ = grain.ReadOptions(num_threads=4, prefetch_buffer_size=8)
-_CACHE_BYTES = 1 << 30  # Shares up to this size (uint8) are held in memory.
+_CACHE_BYTES = 1 << 30  # Splits (eval: shares) up to this size (uint8) are held in memory.
 _CHUNK = 1024
 # First words of the numpy seed sequences, so the streams never coincide.
 _SHUFFLE, _TRAIN_BITS, _EVAL_BITS = 0, 1, 2
@@ -149,8 +153,9 @@ def make_train_iterator(
 
   Reads `split`, by default cfg.train_split (two domains read cfg.domains).
   Yields {'image': float32 [B, H, W, C] in [-1, 1], 'label': int32 [B]} with
-  B = cfg.batch_size // process_count; a batch may span two epochs. Save and
-  restore it with grain.checkpoint.CheckpointSave/CheckpointRestore.
+  B = cfg.batch_size // process_count, rows [process_index B, (process_index + 1) B)
+  of the global batch (see the module docstring); a batch may span two epochs. Save
+  and restore it with grain.checkpoint.CheckpointSave/CheckpointRestore.
   """
   if _domains(cfg):
     return _make_pair_train_iterator(
@@ -173,8 +178,10 @@ def make_train_iterator(
   def make_batch(step: int) -> Batch:
     raw = raw_batch(step)
     noise = None
-    if cfg.binarize == "dynamic":  # Fresh noise for every batch number.
-      noise = _rng(_TRAIN_BITS, seed, step).random(raw["image"].shape, dtype=np.float32)
+    if cfg.binarize == "dynamic":  # Fresh noise for every batch number: the global batch's.
+      shape = (batch * process_count, *raw["image"].shape[1:])
+      noise = _rng(_TRAIN_BITS, seed, step).random(shape, dtype=np.float32)
+      noise = noise[process_index * batch : (process_index + 1) * batch]
     return _finish(cfg, spec, raw, noise)
 
   ds = grain.MapDataset.range(sys.maxsize).map(make_batch)
@@ -283,30 +290,26 @@ def _shuffled_batches(
   process_count: int,
   batch: int,
 ):
-  """step -> raw batch of this process's share of `split`, each epoch in its own
-  permutation drawn from (*shuffle_words, epoch); a batch may span two epochs."""
-  total, read = _reader(cfg, split, spec)
-  share = np.arange(process_index, total, process_count)
-  n = len(share)
+  """step -> this process's `batch` rows of global batch `step` of `split` (of
+  batch * process_count rows), each epoch in its own permutation of the whole split
+  drawn from (*shuffle_words, epoch); a batch may span two epochs."""
+  n, read = _reader(cfg, split, spec)
   if n == 0:
-    raise DatasetError(
-      f"Split '{split}' of dataset '{cfg.name}' has no "
-      f"examples for process {process_index} of "
-      f"{process_count}."
-    )
-  fetch = _cached(read, share, _image_shape(cfg, spec))
+    raise DatasetError(f"Split '{split}' of dataset '{cfg.name}' has no examples.")
+  fetch = _cached(read, np.arange(n), _image_shape(cfg, spec))
 
   @functools.lru_cache(maxsize=4)
   def permutation(epoch: int) -> np.ndarray:
     return _rng(*shuffle_words, epoch).permutation(n)
 
   def raw_batch(step: int) -> Batch:
-    position = np.arange(step * batch, (step + 1) * batch)
+    first = step * batch * process_count + process_index * batch
+    position = np.arange(first, first + batch)
     epoch, offset = np.divmod(position, n)
-    local = np.empty_like(position)
+    records = np.empty_like(position)
     for e in np.unique(epoch):
-      local[epoch == e] = permutation(int(e))[offset[epoch == e]]
-    return fetch(local)
+      records[epoch == e] = permutation(int(e))[offset[epoch == e]]
+    return fetch(records)
 
   return raw_batch
 
