@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from genjax.nn.fastconv import conv_general_dilated
+
 
 def channel_groups(features: int, num_colors: int, blocks: int = 1) -> np.ndarray:
   """Colour group of each channel: `blocks` equal blocks (the gates of a gated unit or an
@@ -92,7 +94,7 @@ class MaskedConv(nn.Module):
     )
     if not valid:
       x = self.pad(x)
-    y = jax.lax.conv_general_dilated(
+    y = conv_general_dilated(
       x.astype(self.dtype),
       kernel.astype(self.dtype),
       (1, 1),

@@ -13,6 +13,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.nn.fastconv import Conv
+
 _init = nn.initializers.variance_scaling(1.0, "fan_avg", "uniform")  # Ho et al.'s default
 _zeros = nn.initializers.zeros
 
@@ -34,7 +36,7 @@ class ResBlock(nn.Module):
 
   @nn.compact
   def __call__(self, x, temb, train: bool):
-    conv = lambda ch, k, init=_init: nn.Conv(ch, (k, k), dtype=self.dtype, kernel_init=init)
+    conv = lambda ch, k, init=_init: Conv(ch, (k, k), dtype=self.dtype, kernel_init=init)
     h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(x))
     h = conv(self.out_ch, 3)(h)
     h = (
@@ -80,7 +82,7 @@ class UNet(nn.Module):
   def __call__(self, x, t, train: bool = False):
     out_ch = x.shape[-1]
     kw = dict(groups=self.groups, dtype=self.dtype)
-    conv3 = lambda ch, init=_init: nn.Conv(ch, (3, 3), dtype=self.dtype, kernel_init=init)
+    conv3 = lambda ch, init=_init: Conv(ch, (3, 3), dtype=self.dtype, kernel_init=init)
 
     temb = timestep_embedding(t, self.ch)
     temb = nn.Dense(4 * self.ch, dtype=self.dtype, kernel_init=_init)(temb)
@@ -95,7 +97,7 @@ class UNet(nn.Module):
         hs.append(h)
       if level != len(self.ch_mult) - 1:
         hs.append(
-          nn.Conv(hs[-1].shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype, kernel_init=_init)(
+          Conv(hs[-1].shape[-1], (3, 3), strides=(2, 2), dtype=self.dtype, kernel_init=_init)(
             hs[-1]
           )
         )
