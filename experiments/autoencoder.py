@@ -19,7 +19,7 @@ from genjax.errors import ConfigError
 from genjax.nn.autoencoder import CODE_ACTIVATIONS, OUTPUT_ACTIVATIONS, Autoencoder
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 
 def code_l1(z):
@@ -108,7 +108,7 @@ def make(config, image_shape) -> Experiment:
 
   def train_step(state, batch, key):
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {
       "train/loss": loss,
       "train/rec_error": jnp.mean(aux["rec_error"]),

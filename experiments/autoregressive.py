@@ -18,7 +18,7 @@ from genjax.nn.pixelcnn import GatedPixelCNN, PixelCNN
 from genjax.nn.pixelrnn import DiagonalBiLSTM, RowLSTM
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 ARCHS = {
   "pixelcnn": PixelCNN,
@@ -133,7 +133,7 @@ def make(config, image_shape) -> Experiment:
 
   def train_step(state, batch, key):
     (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {
       "train/loss": loss,
       "train/bits_per_dim": likelihood.bits_per_dim(loss, image_shape),

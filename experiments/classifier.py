@@ -19,7 +19,7 @@ from genjax.nn.vit import ViTClassifier
 from genjax.train import checkpoint
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 BACKBONES = ("cnn", "mae")
 
@@ -105,7 +105,7 @@ def make(config, image_shape) -> Experiment:
     (loss, aux), grads = jax.value_and_grad(
       lambda p: cross_entropy_loss(apply_fn, p, batch, key), has_aux=True
     )(state.params)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {"train/loss": loss, "train/accuracy": jnp.mean(aux["accuracy"])}
 
   def eval_step(state, batch, key):

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 NET = "digits"
-GANS = ("gan", "dcgan")
+GANS = ("gan", "dcgan", "gan_paper", "dcgan_paper")  # stabilised, and the papers'
 AUTOREGRESSIVE = ("pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm")
 FD, RECALL, SHARP = f"eval/fd_{NET}", f"eval/recall_{NET}", "eval/sharpness"
 PRECISION = f"eval/precision_{NET}"

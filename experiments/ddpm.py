@@ -16,7 +16,7 @@ from genjax.eval import likelihood
 from genjax.nn.unet import UNet
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 SAMPLERS = ("ancestral", "ddim")
 DDIM_STEPS = (10, 20, 50, 100)  # the sampler_sweep evaluator's DDIM rows (those below T)
@@ -137,7 +137,7 @@ def make(config, image_shape) -> Experiment:
 
   def train_step(state, batch, key):
     (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {"train/loss": loss, "train/grad_norm": optax.global_norm(grads)}
 
   def eval_step(state, batch, key):

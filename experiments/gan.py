@@ -39,7 +39,7 @@ from genjax.errors import ConfigError
 from genjax.nn import gan as gan_nn
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 ARCHITECTURES = ("mlp", "dcgan")
 PRIORS = ("uniform", "normal")
@@ -270,7 +270,7 @@ def make(config, image_shape) -> Experiment:
       (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
         d.params, {"image": real[i * n : (i + 1) * n]}, k_d, model_state=d.model_state, fake=fake
       )
-      d = d.apply_gradients(grads, tx_d, ema_decay=tc.ema_decay, model_state=aux["model_state"])
+      d = d.apply_gradients(grads, tx_d, **ema_options(tc), model_state=aux["model_state"])
       d_logs.append(
         {
           "d_loss": d_loss,
@@ -290,7 +290,7 @@ def make(config, image_shape) -> Experiment:
       model_state=g.model_state,
       disc=judge,
     )
-    g = g.apply_gradients(g_grads, tx_g, ema_decay=tc.ema_decay, model_state=g_aux["model_state"])
+    g = g.apply_gradients(g_grads, tx_g, **ema_options(tc), model_state=g_aux["model_state"])
     metrics = {
       f"train/{name}": jnp.mean(jnp.stack([log[name] for log in d_logs])) for name in d_logs[0]
     }

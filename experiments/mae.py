@@ -14,7 +14,7 @@ from genjax.errors import ConfigError
 from genjax.nn.vit import MAE
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 
 def patch_targets(images, patch_size: int, norm_pix_loss: bool):
@@ -128,7 +128,7 @@ def make(config, image_shape) -> Experiment:
 
   def train_step(state, batch, key):
     (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {"train/loss": loss}
 
   def eval_step(state, batch, key):

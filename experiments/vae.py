@@ -18,7 +18,7 @@ from genjax.eval import likelihood as lik
 from genjax.nn.vae import VAE
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 EIGHT_BIT = ("logistic_mixture", "softmax")  # genjax/subpixel.py's names
 LIKELIHOODS = ("bernoulli", "gaussian") + EIGHT_BIT
@@ -193,7 +193,7 @@ def make(config, image_shape) -> Experiment:
 
   def train_step(state, batch, key):
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
-    state = state.apply_gradients(grads, tx, ema_decay=config.train.ema_decay)
+    state = state.apply_gradients(grads, tx, **ema_options(config.train))
     return state, {
       "train/loss": loss,
       f"train/elbo{sfx}": jnp.mean(aux["elbo"]),

@@ -25,7 +25,9 @@ def test_every_family_is_configured_by_the_same_protocol():
       assert c.eval.fd_num_samples == (
         comparison.SMOKE_QUALITY_SAMPLES if smoke else comparison.QUALITY_SAMPLES
       )
-      parzen = {"parzen"} if entry.name in ("gan", "dcgan", "autoencoder") else set()
+      no_likelihood = ("gan", "gan_paper", "dcgan", "dcgan_paper", "autoencoder")
+      parzen = {"parzen"} if entry.name in no_likelihood else set()
+      assert c.train.ema_warmup  # every family's average warms up alike
       assert set(c.evals) == set(comparison.EVALS) | parzen, entry.name
       assert c.train.eval_every == 0  # no step cadence
       # Sample quality while training, every budget / 6 training seconds, for the rows

@@ -56,6 +56,8 @@ def get_base_config() -> ml_collections.ConfigDict:
       checkpoint_every=1000,
       keep_checkpoints=3,
       ema_decay=0.999,  # EMA of parameters, used for evaluation and sampling
+      # decay min(ema_decay, (1 + t) / (10 + t)) at update t: an EMA worth reading early
+      ema_warmup=False,
       compute_dtype="float32",  # or bfloat16 (parameters stay float32)
       # > 0: stop once the run has trained this many seconds (summed over resumes; not
       # counting compilation, evaluation, sampling or saves), even before num_steps

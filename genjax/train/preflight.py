@@ -69,6 +69,7 @@ def _check_scalars(config) -> None:
     checks.integer(f"train.{name}", tc[name], 0)
   checks.integer("train.keep_checkpoints", tc.keep_checkpoints, 1)
   checks.real("train.ema_decay", tc.ema_decay, 0, 1, high_open=True)
+  checks.boolean("train.ema_warmup", tc.get("ema_warmup", False))
   checks.real("train.time_budget_s", tc.get("time_budget_s", 0.0), 0)
   _check_dispatch(config)
   for section in ("optim", "optim_disc"):
