@@ -9,8 +9,17 @@ only; the fakes each discriminator sees come from its image pool, kept in the st
 Options for the discriminators, off by default (as in experiments/gan.py): DiffAugment of
 every image a discriminator sees while training, real or fake, in its loss and in the
 generators' (objective.augment), and the R1 / R2 gradient penalties on its real / fake
-inputs (objective.r1_gamma, r2_gamma). Spectral normalisation is not offered here: the
-discriminators carry no model state to keep its power-iteration vectors in.
+inputs (objective.r1_gamma, r2_gamma), and spectral normalisation of every conv
+(model.disc_spectral_norm, Miyato et al. 2018), each discriminator's power-iteration
+vectors in its TrainState's model_state ('batch_stats'). Only a discriminator's own step
+updates them (a power iteration per pass, real then fake); the generators' objective
+judges with them as they are. model.disc_instance_norm=False drops the discriminators'
+instance norm, which would otherwise cancel the normalisation of every conv but the
+output (see genjax/nn/cyclegan.py). With spectral normalisation off a discriminator has
+no model state, as before the option existed.
+
+Every network is applied as apply_fn(params, model_state, x, net=..., train=...) ->
+(output, model_state); the generators have no model state.
 """
 
 import functools
@@ -40,12 +49,15 @@ def generator_objective(
   key,
   *,
   disc_params,
+  disc_state=None,
   gan_loss: str,
   lambda_cycle: float,
   lambda_identity: float,
   augment_policy: tuple = (),
 ):
-  """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed.
+  """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed:
+  `disc_params` and `disc_state` ({"D_X", "D_Y"}; state {} for none) are read, never
+  updated.
 
   adv: (D_Y(G(x)) - 1)^2 + (D_X(F(y)) - 1)^2 for LSGAN; cycle: λ(|F(G(x)) - x|₁ +
   |G(F(y)) - y|₁); identity: λ_id·λ(|G(y) - y|₁ + |F(x) - x|₁) (L1s are per-pixel means).
@@ -53,8 +65,11 @@ def generator_objective(
   otherwise the loss is deterministic given the batch.
   """
   x, y = batch["image_a"], batch["image_b"]
-  gen = lambda net, v: apply_fn(params[net], v, net="generator")
-  disc = lambda net, v: apply_fn(disc_params[net], v, net="discriminator")
+  disc_state = disc_state or {}
+  gen = lambda net, v: apply_fn(params[net], {}, v, net="generator")[0]
+  disc = lambda net, v: apply_fn(disc_params[net], disc_state.get(net, {}), v, net="discriminator")[
+    0
+  ]
   fake_y, fake_x = gen("G", x), gen("F", y)
   seen_y, seen_x = fake_y, fake_x
   if augment_policy:
@@ -90,6 +105,7 @@ def discriminator_objective(
   key,
   *,
   gan_loss: str,
+  model_state=None,
   augment_policy: tuple = (),
   r1_gamma: float = 0.0,
   r2_gamma: float = 0.0,
@@ -97,25 +113,29 @@ def discriminator_objective(
   """What one discriminator minimises: batch = {"real", "fake"} images of its domain,
   each seen through DiffAugment (transforms drawn from `key`) when `augment_policy` is
   given, plus the R1 / R2 gradient penalties (through the augmentation) when their
-  weights are positive."""
+  weights are positive. D runs in training mode on real, then fake images, its
+  `model_state` threaded through both; aux["model_state"] is the updated one."""
   k_real, k_fake = jax.random.split(key) if augment_policy else (None, None)
 
-  def scores(v, k, gamma):
+  def scores(v, k, gamma, state):
     d = lambda u: apply_fn(
       params,
+      state,
       augment.diff_augment(u, k, augment_policy) if augment_policy else u,
       net="discriminator",
+      train=True,
     )
     if gamma <= 0:
-      return d(v), None
-    penalty, out = losses.gradient_penalty(d, v, gamma)
-    return out, jnp.mean(penalty)
+      return *d(v), None
+    penalty, out, state = losses.gradient_penalty(d, v, gamma, has_aux=True)
+    return out, state, jnp.mean(penalty)
 
-  real, r1 = scores(batch["real"], k_real, r1_gamma)
-  fake, r2 = scores(batch["fake"], k_fake, r2_gamma)
+  state = model_state if model_state is not None else {}
+  real, state, r1 = scores(batch["real"], k_real, r1_gamma, state)
+  fake, state, r2 = scores(batch["fake"], k_fake, r2_gamma, state)
   loss = jnp.mean(losses.discriminator_loss(real, fake, gan_loss))
-  aux = {name: v for name, v in (("r1", r1), ("r2", r2)) if v is not None}
-  return loss + sum(aux.values()), aux
+  penalties = {name: v for name, v in (("r1", r1), ("r2", r2)) if v is not None}
+  return loss + sum(penalties.values()), {**penalties, "model_state": state}
 
 
 def make_train_step(
@@ -153,9 +173,11 @@ def make_train_step(
     k_gen, k_pool_x, k_pool_y, k_dx, k_dy = jax.random.split(key, 5)
     gen_params = {n: state[n].params for n in GENERATORS}
     disc_params = {n: state[n].params for n in DISCRIMINATORS}
-    # Differentiated with respect to G and F only: the discriminators are constants here.
+    disc_state = {n: state[n].model_state for n in DISCRIMINATORS}
+    # Differentiated with respect to G and F only: the discriminators are constants here,
+    # their model state (spectral normalisation's vectors) read and not updated.
     (g_loss, aux), g_grads = jax.value_and_grad(gen_loss, has_aux=True)(
-      gen_params, batch, k_gen, disc_params=disc_params
+      gen_params, batch, k_gen, disc_params=disc_params, disc_state=disc_state
     )
     new = dict(state)
     for n in GENERATORS:
@@ -180,9 +202,12 @@ def make_train_step(
       ("D_Y", batch["image_b"], fake_y, k_dy),
     ):
       (d_loss, d_aux), d_grads = jax.value_and_grad(
-        lambda p: disc_loss(p, {"real": real, "fake": fake}, k), has_aux=True
+        lambda p: disc_loss(p, {"real": real, "fake": fake}, k, model_state=state[n].model_state),
+        has_aux=True,
       )(state[n].params)
-      new[n] = state[n].apply_gradients(d_grads, tx_disc, ema_decay=ema_decay)
+      new[n] = state[n].apply_gradients(
+        d_grads, tx_disc, ema_decay=ema_decay, model_state=d_aux.pop("model_state")
+      )
       metrics[f"train/loss_{n}"] = d_loss
       metrics.update({f"train/{name}_{n}": v for name, v in d_aux.items()})
     return new, metrics
@@ -255,6 +280,8 @@ def _check(config):
     checks.integer(f"model.{name}", m[name], 1)
   for name in ("gen_blocks", "disc_layers"):
     checks.integer(f"model.{name}", m[name], 0, checks.MAX_DEPTH)
+  for name, default in (("disc_spectral_norm", False), ("disc_instance_norm", True)):
+    checks.boolean(f"model.{name}", m.get(name, default))
   if len(tuple(config.data.domains)) != 2:
     raise ConfigError(
       "CycleGAN needs two domains: set data.domains to two train splits, e.g. ('trainA', 'trainB')."
@@ -283,7 +310,12 @@ def make(config, image_shape) -> Experiment:
     out_channels=image_shape[-1], features=m.gen_features, num_blocks=m.gen_blocks, dtype=dtype
   )
   discriminator = PatchDiscriminator(
-    features=m.disc_features, num_layers=m.disc_layers, dtype=dtype
+    features=m.disc_features,
+    num_layers=m.disc_layers,
+    # .get: workdirs trained before these fields existed still load.
+    spectral_norm=m.get("disc_spectral_norm", False),
+    instance_norm=m.get("disc_instance_norm", True),
+    dtype=dtype,
   )
   if image_shape[0] % 4 or image_shape[1] % 4:
     raise ConfigError(
@@ -298,7 +330,17 @@ def make(config, image_shape) -> Experiment:
       f"{side}x{side} images; at most {fit} layers fit."
     )
   nets = {"generator": generator, "discriminator": discriminator}
-  apply_fn = lambda p, x, *, net: nets[net].apply({"params": p}, x)
+
+  def apply_fn(params, model_state, x, *, net, train=False):
+    """(output, model_state); in training a discriminator's state is updated."""
+    variables = {"params": params, **model_state}
+    if net == "generator":
+      return nets[net].apply(variables, x), model_state
+    if train and model_state:
+      out, new_state = nets[net].apply(variables, x, train=True, mutable=list(model_state))
+      return out, dict(new_state)
+    return nets[net].apply(variables, x, train=False), model_state
+
   tx = make_optimizer(config.optim, config.train.num_steps)
   train_step = make_train_step(
     apply_fn,
@@ -318,20 +360,21 @@ def make(config, image_shape) -> Experiment:
   def init(key):
     x = jnp.zeros((1,) + tuple(image_shape), jnp.float32)
     keys = dict(zip(GENERATORS + DISCRIMINATORS, jax.random.split(key, 4)))
-    state = {
-      n: TrainState.create(
-        nets["generator" if n in GENERATORS else "discriminator"].init(keys[n], x)["params"], tx
-      )
-      for n in keys
-    }
+    state = {}
+    for n, k in keys.items():
+      net = nets["generator" if n in GENERATORS else "discriminator"]
+      variables = dict(net.init(k, x) if n in GENERATORS else net.init(k, x, train=False))
+      # {} unless spectral normalisation is on: its vectors, in 'batch_stats'.
+      params = variables.pop("params")
+      state[n] = TrainState.create(params, tx, model_state=variables)
     for n in ("pool_X", "pool_Y"):
       state[n] = image_pool.init(obj.pool_size, tuple(image_shape))
     return state
 
   def translators(state):
     return (
-      lambda v: apply_fn(state["G"].params, v, net="generator"),
-      lambda v: apply_fn(state["F"].params, v, net="generator"),
+      lambda v: apply_fn(state["G"].params, {}, v, net="generator")[0],
+      lambda v: apply_fn(state["F"].params, {}, v, net="generator")[0],
     )
 
   def eval_step(state, batch, key):

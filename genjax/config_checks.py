@@ -72,3 +72,10 @@ def depth(path: str, value) -> int:
 def width(path: str, value) -> int:
   """A number of units or channels of a layer: 1..MAX_WIDTH."""
   return integer(path, value, 1, MAX_WIDTH)
+
+
+def boolean(path: str, value) -> bool:
+  """`value` of field `path` if it is True or False (not 0, 1 or a string)."""
+  if not isinstance(value, bool):
+    raise ConfigError(f"{path} must be True or False, not {value!r}.")
+  return value

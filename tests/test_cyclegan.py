@@ -24,10 +24,10 @@ from genjax.train.loop import train_and_evaluate
 from genjax.train.state import TrainState
 
 
-def _scalar_nets(params, v, *, net):
+def _scalar_nets(params, model_state, v, *, net, train=False):
   """G/F multiply by their scalar parameter, D_X/D_Y too (one score per pixel)."""
-  del net
-  return params["w"] * v
+  del net, train
+  return params["w"] * v, model_state
 
 
 def test_generator_objective_on_hand_made_inputs():
@@ -81,7 +81,7 @@ def test_each_network_moves_only_by_its_own_objective():
   shape = (8, 8, 1)
   gen, disc = ResnetGenerator(1, features=4, num_blocks=1), PatchDiscriminator(4, 1)
   nets = {"generator": gen, "discriminator": disc}
-  apply_fn = lambda p, v, *, net: nets[net].apply({"params": p}, v)
+  apply_fn = lambda p, s, v, *, net, train=False: (nets[net].apply({"params": p}, v), s)
   rng = np.random.default_rng(1)
   batch = {
     "image_a": jnp.asarray(rng.uniform(-1, 1, (2, *shape)), jnp.float32),
@@ -119,8 +119,8 @@ def test_each_network_moves_only_by_its_own_objective():
   )(gen_params)
   # A pool that is filling hands each discriminator this step's fakes unchanged.
   fakes = {
-    "D_X": apply_fn(state["F"].params, batch["image_b"], net="generator"),
-    "D_Y": apply_fn(state["G"].params, batch["image_a"], net="generator"),
+    "D_X": apply_fn(state["F"].params, {}, batch["image_b"], net="generator")[0],
+    "D_Y": apply_fn(state["G"].params, {}, batch["image_a"], net="generator")[0],
   }
   reals = {"D_X": batch["image_a"], "D_Y": batch["image_b"]}
   expected = dict(g_grad)

@@ -4,7 +4,9 @@ pixel), so translation error is measured against ground truth. Minutes on 2 CPU 
 cyclegan_horse2zebra.py and cyclegan_monet2photo.py derive from it.
 Args: `smoke` (bool: seconds); `diffaug` (bool: DiffAugment translation,cutout of every
 image the discriminators see); `r1` (bool: R1 gradient penalty, gamma 1, on their real
-inputs)."""
+inputs); `sn` (bool: spectral normalisation of every conv of the discriminators, Miyato
+et al. 2018; it also removes their instance norm, which is scale-invariant and would
+cancel the normalisation of every conv but the output, see genjax/nn/cyclegan.py)."""
 
 import ml_collections
 
@@ -12,7 +14,7 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, smoke=False, diffaug=False, r1=False)
+  args = base.parse_arg(arg, smoke=False, diffaug=False, r1=False, sn=False)
   c = base.get_base_config()
   c.family = "cyclegan"
   c.data.update(name="digits_cycle/16x16", domains=("trainA", "trainB"))
@@ -23,6 +25,8 @@ def get_config(arg=None):
       gen_blocks=2,  # ResNet blocks (9 at 256x256, 6 at 128x128 in the paper)
       disc_features=16,  # 64 in the paper
       disc_layers=2,  # stride-2 layers: 3 -> 70x70 patches; 2 -> 34x34 (whole 16x16)
+      disc_spectral_norm=args.sn,  # spectral normalisation of every conv of D_X, D_Y
+      disc_instance_norm=not args.sn,  # the paper's; SN-GAN's discriminators have none
     )
   )
   c.objective = ml_collections.ConfigDict(

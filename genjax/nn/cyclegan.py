@@ -6,11 +6,22 @@ upsampling layers are the exact fast form of a stride-2 transposed convolution,
 genjax.nn.upsample.ConvTransposeUp). Discriminator: C64-C128-C256-C512 then a 1-channel
 conv, i.e. `num_layers` stride-2 4x4 convolutions, one stride-1 and the output; with
 num_layers=3 each output sees a 70x70 patch (`patch_receptive_field`).
+
+The discriminator's options: `spectral_norm` (Miyato et al. 2018) normalises every conv
+through genjax.nn.gan.spectral, its power-iteration vectors in 'batch_stats';
+`instance_norm=False` drops its instance normalisation. Instance norm is invariant to the
+scale of its input and the layers before each one are positively homogeneous (LeakyReLU,
+convs whose biases it subtracts, the first conv's bias aside), so with it kept, spectral
+normalisation of those convs barely changes D's function (every kernel but the output's
+scaled by 3 moved a small D's scores by about 5e-5): only the output conv's normalisation
+bounds anything, the others' reshape gradients. SN-GAN's discriminators have no
+normalisation layers, and experiments/configs/cyclegan_digits.py's `sn` removes it.
 """
 
 import flax.linen as nn
 import jax.numpy as jnp
 
+from genjax.nn.gan import spectral
 from genjax.nn.upsample import ConvTransposeUp
 
 
@@ -66,29 +77,37 @@ class ResnetGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-  """Image -> one raw score per overlapping patch, [B, h, w, 1] (LSGAN: no sigmoid)."""
+  """Image -> one raw score per overlapping patch, [B, h, w, 1] (LSGAN: no sigmoid).
+
+  `spectral_norm` normalises every conv (state in 'batch_stats', updated only when
+  `train`; see genjax.nn.gan.spectral); `instance_norm=False` removes the instance
+  normalisation (see the module docstring). Neither changes the parameters' names or
+  shapes, and with spectral_norm off there is no state and `train` changes nothing.
+  """
 
   features: int = 64
   num_layers: int = 3
+  spectral_norm: bool = False
+  instance_norm: bool = True
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, train: bool = True):
     pad = ((1, 1), (1, 1))
-    h = nn.leaky_relu(
-      nn.Conv(self.features, (4, 4), strides=(2, 2), padding=pad, dtype=self.dtype)(x), 0.2
+    # Unnamed convs keep their automatic names (Conv_0, ...), as before these options.
+    conv = lambda features, stride: spectral(
+      nn.Conv(features, (4, 4), strides=(stride, stride), padding=pad, dtype=self.dtype),
+      self.spectral_norm,
+      train,
     )
+    h = nn.leaky_relu(conv(self.features, 2)(x), 0.2)
     for n in range(1, self.num_layers + 1):
       stride = 2 if n < self.num_layers else 1
-      h = nn.Conv(
-        self.features * min(2**n, 8),
-        (4, 4),
-        strides=(stride, stride),
-        padding=pad,
-        dtype=self.dtype,
-      )(h)
-      h = nn.leaky_relu(_norm(self.dtype)(h), 0.2)
-    h = nn.Conv(1, (4, 4), padding=pad, dtype=self.dtype)(h)
+      h = conv(self.features * min(2**n, 8), stride)(h)
+      if self.instance_norm:
+        h = _norm(self.dtype)(h)
+      h = nn.leaky_relu(h, 0.2)
+    h = conv(1, 1)(h)
     return h.astype(jnp.float32)
 
 
