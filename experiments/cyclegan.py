@@ -36,7 +36,7 @@ from genjax.errors import ConfigError
 from genjax.nn.cyclegan import PatchDiscriminator, ResnetGenerator
 from genjax.train.experiment import Experiment
 from genjax.train.optim import make_optimizer
-from genjax.train.state import TrainState
+from genjax.train.state import TrainState, ema_options
 
 GENERATORS = ("G", "F")
 DISCRIMINATORS = ("D_X", "D_Y")
@@ -147,6 +147,7 @@ def make_train_step(
   lambda_cycle: float,
   lambda_identity: float,
   ema_decay: float,
+  ema_warmup: bool = False,
   augment_policy: tuple = (),
   r1_gamma: float = 0.0,
   r2_gamma: float = 0.0,
@@ -181,7 +182,9 @@ def make_train_step(
     )
     new = dict(state)
     for n in GENERATORS:
-      new[n] = state[n].apply_gradients(g_grads[n], tx_gen, ema_decay=ema_decay)
+      new[n] = state[n].apply_gradients(
+        g_grads[n], tx_gen, ema_decay=ema_decay, ema_warmup=ema_warmup
+      )
     # As in the paper's code, the discriminators judge the fakes of this step's forward
     # pass (made before the generators' update), mixed with older ones by the pools.
     fake_x, new["pool_X"] = image_pool.query(
@@ -206,7 +209,11 @@ def make_train_step(
         has_aux=True,
       )(state[n].params)
       new[n] = state[n].apply_gradients(
-        d_grads, tx_disc, ema_decay=ema_decay, model_state=d_aux.pop("model_state")
+        d_grads,
+        tx_disc,
+        ema_decay=ema_decay,
+        ema_warmup=ema_warmup,
+        model_state=d_aux.pop("model_state"),
       )
       metrics[f"train/loss_{n}"] = d_loss
       metrics.update({f"train/{name}_{n}": v for name, v in d_aux.items()})
@@ -349,7 +356,7 @@ def make(config, image_shape) -> Experiment:
     gan_loss=obj.gan_loss,
     lambda_cycle=obj.lambda_cycle,
     lambda_identity=obj.lambda_identity,
-    ema_decay=config.train.ema_decay,
+    **ema_options(config.train),
     # .get: workdirs trained before these fields existed still load.
     augment_policy=augment_policy(config),
     r1_gamma=obj.get("r1_gamma", 0.0),
