@@ -225,13 +225,23 @@ def _read(path: str):
     return json.load(f)
 
 
+def is_measured(entry: Entry, rundir: str) -> bool:
+  """Whether this run's record is final (measured, or diverged): rerunning reads it back."""
+  record = _read(_record_path(entry, rundir))
+  return bool(record and (record.get("diverged") or record.get("finished")))
+
+
+def _record_path(entry: Entry, rundir: str) -> str:
+  return os.path.join(rundir, f"comparison_{entry.name}.json" if entry.of else "comparison.json")
+
+
 def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=None) -> dict:
   """Trains (or resumes) one run and measures it; a measured run is read back, not
   retrained or remeasured. A run that diverges is recorded as such, not raised.
 
   An evaluation-only row (entry.of) measures the samples of `trained`'s run, the record
   of entry.of at this seed, and takes its training and likelihood from that record."""
-  path = os.path.join(rundir, f"comparison_{entry.name}.json" if entry.of else "comparison.json")
+  path = _record_path(entry, rundir)
   record = _read(path)
   if record and record.get("finished") and "parzen" in config.evals:
     if "eval/parzen_ll" not in record["metrics"]:  # measured before the Parzen column

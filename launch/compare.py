@@ -12,6 +12,7 @@ The protocol is in experiments/comparison.py and at the end of every report.
 
 import os
 import sys
+import time
 
 from absl import flags
 
@@ -46,6 +47,25 @@ flags.mark_flags_as_required(["workdir"])
 SAMPLES_PER_ROW = 16
 
 
+def _time_left(todo, took: list, *, budget_s: float) -> str:
+  """Wall time the runs still to do will take: each as long as its entry's runs took in
+  this invocation, else as the runs of its kind (training or only evaluating), else,
+  before any, twice the budget for a run that trains (compiling, evaluating and saving
+  add about as much again) and a third of it for one that evaluates."""
+
+  def mean(times, default):
+    return sum(times) / len(times) if times else default
+
+  def guess(e):
+    kind = mean(
+      [t for f, t in took if bool(f.of) == bool(e.of)], budget_s / 3 if e.of else 2 * budget_s
+    )
+    return mean([t for f, t in took if f.name == e.name], kind)
+
+  minutes = sum(guess(e) for _, e in todo) / 60
+  return f"about {minutes:.0f} min left" if minutes >= 1 else "under a minute left"
+
+
 def main(argv):
   del argv
   common.quiet_libraries()
@@ -78,16 +98,23 @@ def main(argv):
   rundir = lambda e, s: comparison.run_dir(FLAGS.workdir, e, s)
   # Seed-major: an interrupted comparison already holds one run of every family.
   records_of = {e.name: [] for e in chosen}
-  for s in range(FLAGS.seeds):
-    for e in chosen:
-      print(f"== {e.name}, seed {s}: {e.model} ({e.config})", flush=True)
-      trained = records_of[e.of][s] if e.of else None
-      record = comparison.train_and_measure(
-        e, configs[(e.name, s)], rundir(e, s), feature_net, trained
-      )
-      if record.get("diverged"):
-        print(f"   diverged: {record['diverged']}", flush=True)
-      records_of[e.name].append(record)
+  plan = [(s, e) for s in range(FLAGS.seeds) for e in chosen]
+  took = []  # (entry, wall seconds) of each run this invocation trained or measured
+  for i, (s, e) in enumerate(plan):
+    todo = [(t, f) for t, f in plan[i:] if not comparison.is_measured(f, rundir(f, t))]
+    left = _time_left(todo, took, budget_s=configs[(e.name, s)].train.time_budget_s)
+    print(f"== {e.name}, seed {s}: {e.model} ({e.config}); run {i + 1} of {len(plan)}, {left}")
+    sys.stdout.flush()
+    trained = records_of[e.of][s] if e.of else None
+    start = time.perf_counter()
+    record = comparison.train_and_measure(
+      e, configs[(e.name, s)], rundir(e, s), feature_net, trained
+    )
+    if time.perf_counter() - start > 1.0:  # a finished run read back costs nothing
+      took.append((e, time.perf_counter() - start))
+    if record.get("diverged"):
+      print(f"   diverged: {record['diverged']}", flush=True)
+    records_of[e.name].append(record)
   summaries, speeds, samples = {}, {}, {}
   curves = {  # quality while training: the rows that train (the others share their runs)
     e.name: [

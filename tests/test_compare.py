@@ -224,3 +224,17 @@ def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfd
   rerun = json.load(open(os.path.join(workdir, "results.json"), encoding="utf-8"))
   for name in ("vae", "gan"):
     assert rerun["families"][name]["mean"] == results["families"][name]["mean"]
+
+
+def test_time_left_counts_each_run_as_its_family_took_so_far():
+  from launch import compare
+
+  by_name = {e.name: e for e in comparison.ENTRIES}
+  vae, gan, ddim = by_name["vae"], by_name["gan"], by_name["ddpm_ddim10"]
+  # Before any run: twice the budget for a run that trains, a third for one that evaluates.
+  assert compare._time_left([(0, vae), (0, ddim)], [], budget_s=90) == "about 4 min left"
+  # Then the family's own runs, else the mean of the runs of its kind.
+  took = [(vae, 300.0), (gan, 90.0), (ddim, 30.0)]
+  todo = [(1, vae), (1, gan), (1, by_name["pixelcnn"]), (1, ddim)]
+  assert compare._time_left(todo, took, budget_s=90) == "about 10 min left"  # 300+90+195+30 s
+  assert compare._time_left([(1, ddim)], took, budget_s=90) == "under a minute left"
