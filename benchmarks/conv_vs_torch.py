@@ -1,0 +1,285 @@
+"""Training-step time of the conv families: genjax against PyTorch, side by side.
+
+  python benchmarks/conv_vs_torch.py --torch_python=/path/to/venv-with-torch/bin/python \
+      [--models=vae_conv,pixelcnn,dcgan,ddpm8,ddpm28] [--rounds=7] \
+      [--baseline_repo=/path/to/an/older/checkout]
+  python benchmarks/conv_vs_torch.py --profile=pixelcnn   # genjax's costliest XLA ops
+
+For each model, one full training step (forward, backward, clipping, Adam, EMA; DCGAN:
+its D step and its G step) of
+  * genjax: the loop's own jitted step built from the real config (as
+    benchmarks/train_throughput.py), on a real batch of the config's pipeline;
+  * torch: the same architecture in PyTorch (benchmarks/torch_conv_models.py: same layer
+    shapes, same parameter count, printed), eager, NCHW (--torch_channels_last: NHWC);
+  * with --baseline_repo: genjax's step from that checkout (its own `genjax` and
+    `experiments`), the "before" of a change measured in the same run.
+Each side runs in its own worker process; the sides are timed in alternation, `--rounds`
+rounds of about `--seconds` each, and the median seconds per step of each side is
+reported (the CPU is shared, so only ratios measured this way are worth quoting). torch
+runs with torch.set_num_threads(--threads); XLA:CPU uses its default thread pool (one
+thread per core). torch is never imported by genjax: it lives in the --torch_python
+interpreter only; without one, the genjax sides are measured alone.
+
+Result, 2026-12-03, 2 CPU cores (AMD EPYC, AVX2), jax 0.10.2, torch 2.13.0+cpu with 2
+threads, NCHW; the machine was shared with other training jobs and tests (load average
+5-10), so absolute times are inflated and only the ratios within a row mean much
+(s: seconds per step; g/t, b/t: genjax's and the baseline's time over torch's):
+
+  python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
+      --baseline_repo=<git archive of e5fdafb> --rounds=5
+
+| model | batch | params genjax / torch | genjax s | baseline s | torch s | g/t | b/t |
+|---|---:|---:|---:|---:|---:|---:|---:|
+| vae_conv | 128 | 154,021 / 154,021 | 0.4212 | 0.4189 | 1.0480 | 0.40 | 0.40 |
+| pixelcnn | 32 | 16,225 / 16,225 | 0.2189 | 0.3267 | 2.0089 | 0.11 | 0.16 |
+| dcgan | 64 | 473,986 / 473,986 | 0.0834 | 0.0820 | 1.2383 | 0.07 | 0.07 |
+| ddpm8 | 32 | 252,545 / 252,545 | 0.1842 | 0.1500 | 0.4205 | 0.44 | 0.36 |
+| ddpm28 | 32 | 252,545 / 252,545 | 4.5089 | 4.6360 | 2.9759 | 1.52 | 1.56 |
+
+"baseline" is genjax before genjax/nn/fastconv.py (1x1 convolutions as matrix
+products): PixelCNN's step 0.67x the time; the others have no or few 1x1 layers and
+moved within noise (the ddpm8 row's 1.23x is noise of this loaded run; see the
+RESULTS.md section of this date for a rerun). On this loaded machine torch's eager
+steps ran far slower than the issue's idle measurement (VAE 1.05 s against 0.19 s
+there) while genjax's did not (0.42 s against 0.38-0.45 s), so the torch columns
+here are not a fair verdict; the 28x28 U-Net is the one row where torch is ahead even
+so.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# name: (genjax config, batch)
+MODELS = {
+  "vae_conv": ("vae_digits:conv", 128),
+  "pixelcnn": ("pixelcnn_digits", 32),
+  "dcgan": ("dcgan_digits", 64),
+  "ddpm8": ("ddpm_digits", 32),
+  "ddpm28": ("ddpm_digits:size=28", 32),
+}
+
+
+# ------------------------------------------------------------------ the genjax worker
+
+
+def genjax_worker(model: str, batch: int):
+  import time
+
+  import jax
+  import numpy as np
+
+  compiled, state, data, params, compile_s = _build(model, batch)
+  print(f"ready {params} jax {jax.__version__} compile_s {compile_s:.1f}", flush=True)
+  n = 3
+  for line in sys.stdin:
+    cmd = line.split()
+    if not cmd or cmd[0] == "quit":
+      break
+    k = int(cmd[1])
+    t = time.perf_counter()
+    for _ in range(k):
+      state, metrics = compiled(state, data, np.int32(n))
+      n += 1
+    jax.block_until_ready((state, metrics))
+    print((time.perf_counter() - t) / k, flush=True)
+
+
+def _build(model: str, batch: int):
+  """(compiled step, state, batch, parameter count, compile seconds) of genjax's step."""
+  import importlib
+  import time
+
+  from absl import logging
+  import jax
+  import numpy as np
+
+  import experiments
+  from genjax import data as gdata
+  from genjax.train import mesh as mesh_lib
+  from genjax.train.loop import make_step_fn
+
+  logging.set_verbosity(logging.WARNING)
+  name, _, arg = MODELS[model][0].partition(":")
+  config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
+  config.data.batch_size = batch
+  mesh = mesh_lib.make_mesh()
+  experiment = experiments.build(config)
+  it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
+  data = mesh_lib.global_batch(next(it), mesh)
+  state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
+  step_fn = make_step_fn(experiment, mesh, jax.random.key(1))
+  t = time.perf_counter()
+  compiled = step_fn.lower(state, data, np.int32(0)).compile()
+  compile_s = time.perf_counter() - t
+  for i in range(3):
+    state, _ = compiled(state, data, np.int32(i))
+  jax.block_until_ready(state)
+  trainable = [s.params for s in jax.tree.leaves(state, is_leaf=lambda s: hasattr(s, "params"))]
+  return compiled, state, data, sum(x.size for x in jax.tree.leaves(trainable)), compile_s
+
+
+def profile(model: str, batch: int, steps: int = 5, top: int = 25):
+  """Prints the step's most expensive XLA:CPU thunks (ms per step, from a jax.profiler
+  trace) with the convolutions / dots / transposes each fused computation holds."""
+  import collections
+  import glob
+  import gzip
+  import json
+  import re
+  import tempfile
+
+  import jax
+  import numpy as np
+
+  compiled, state, data, _, _ = _build(model, batch)
+  with tempfile.TemporaryDirectory() as d:
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      for i in range(steps):
+        state, _ = compiled(state, data, np.int32(10 + i))
+      jax.block_until_ready(state)
+    trace = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))
+  events = trace["traceEvents"] if isinstance(trace, dict) else trace
+  total = collections.Counter()
+  for e in events:
+    if e.get("ph") == "X":
+      total[e["name"]] += e.get("dur", 0)
+  hlo = compiled.as_text()
+  calls = dict(re.findall(r"%?([\w.\-]+) = [^\n]*?calls=%?([\w.\-]+)", hlo))
+  bodies = dict(re.findall(r"\n%?([\w.\-]+) [^\n]*\{\n(.*?)\n\}", hlo, re.S))
+  op = re.compile(r"= (\S+) (convolution|dot|transpose)\(")
+  attr = re.compile(r"window=\{[^}]*\}|dimensions=\{[^}]*\}|lhs_contracting_dims=\{[^}]*\}")
+
+  def ops(body):
+    for line in body.split("\n"):
+      m = op.search(line)
+      if m:
+        a = attr.search(line)
+        yield f"{m.group(2)} -> {m.group(1)} {a.group(0) if a else ''}"
+
+  print(f"{model} at batch {batch}: ms/step, thunk, what it computes")
+  shown = 0
+  for name, us in total.most_common():
+    if name not in calls:
+      continue
+    what = "; ".join(ops(bodies.get(calls[name], "")))
+    print(f"{us / 1e3 / steps:8.2f}  {name}: {what[:160]}")
+    shown += 1
+    if shown == top:
+      break
+
+
+# -------------------------------------------------------------------- the orchestrator
+
+
+class Worker:
+  def __init__(self, label, argv, env=None, cwd=None):
+    self.label = label
+    self.proc = subprocess.Popen(
+      argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd
+    )
+    line = self.proc.stdout.readline().split()
+    if not line or line[0] != "ready":
+      raise RuntimeError(f"{label} worker failed to start: {line}")
+    self.params, self.info = int(line[1]), " ".join(line[2:])
+
+  def run(self, k: int) -> float:
+    self.proc.stdin.write(f"run {k}\n")
+    self.proc.stdin.flush()
+    return float(self.proc.stdout.readline())
+
+  def close(self):
+    self.proc.stdin.write("quit\n")
+    self.proc.stdin.flush()
+    self.proc.wait()
+
+
+def genjax_argv(model, batch):
+  return [sys.executable, os.path.abspath(__file__), "--worker", model, "--batch", str(batch)]
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--models", default=",".join(MODELS))
+  p.add_argument("--torch_python", default="", help="an interpreter with torch ('' = none)")
+  p.add_argument("--baseline_repo", default="", help="another genjax checkout to time too")
+  p.add_argument("--rounds", type=int, default=7)
+  p.add_argument("--seconds", type=float, default=1.5, help="per side per round")
+  p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
+  p.add_argument("--torch_channels_last", action="store_true", help="torch in NHWC memory")
+  p.add_argument("--profile", default="", help="only print MODEL's most expensive ops")
+  p.add_argument("--worker", default="", help=argparse.SUPPRESS)
+  p.add_argument("--batch", type=int, default=0, help="override every model's batch")
+  a = p.parse_args()
+  if a.worker:
+    return genjax_worker(a.worker, a.batch)
+  if a.profile:
+    return profile(a.profile, a.batch or MODELS[a.profile][1])
+
+  print(
+    "| model | batch | params genjax / torch | genjax s/step | "
+    + ("baseline s/step | " if a.baseline_repo else "")
+    + "torch s/step | genjax / torch"
+    + (" | baseline / torch" if a.baseline_repo else "")
+    + " |",
+    flush=True,
+  )
+  print(
+    "|---|---:|---:|---:|"
+    + ("---:|" if a.baseline_repo else "")
+    + "---:|---:|"
+    + ("---:|" if a.baseline_repo else "")
+  )
+  infos = set()
+  for model in a.models.split(","):
+    batch = a.batch or MODELS[model][1]
+    workers = {"genjax": Worker("genjax", genjax_argv(model, batch), cwd=REPO)}
+    if a.baseline_repo:
+      env = dict(os.environ, PYTHONPATH=os.path.abspath(a.baseline_repo))
+      workers["baseline"] = Worker(
+        "baseline", genjax_argv(model, batch), env=env, cwd=a.baseline_repo
+      )
+    if a.torch_python:
+      workers["torch"] = Worker(
+        "torch",
+        [
+          a.torch_python,
+          os.path.join(HERE, "torch_conv_models.py"),
+          model,
+          str(batch),
+          str(a.threads),
+        ]
+        + (["channels_last"] if a.torch_channels_last else []),
+      )
+    for w in workers.values():
+      infos.add(f"{w.label}: {w.info.split(' compile_s')[0]}")
+    steps = {name: max(1, round(a.seconds / w.run(1))) for name, w in workers.items()}
+    times = {name: [] for name in workers}
+    for _ in range(a.rounds):
+      for name, w in workers.items():
+        times[name].append(w.run(steps[name]))
+    for w in workers.values():
+      w.close()
+    med = {name: statistics.median(v) for name, v in times.items()}
+    torch_s = med.get("torch")
+    ratio = lambda s: f"{s / torch_s:.2f}" if torch_s else "—"
+    params = f"{workers['genjax'].params:,} / " + (
+      f"{workers['torch'].params:,}" if "torch" in workers else "—"
+    )
+    row = f"| {model} | {batch} | {params} | {med['genjax']:.4f} | "
+    if a.baseline_repo:
+      row += f"{med['baseline']:.4f} | "
+    row += (f"{torch_s:.4f}" if torch_s else "—") + f" | {ratio(med['genjax'])}"
+    if a.baseline_repo:
+      row += f" | {ratio(med['baseline'])}"
+    print(row + " |", flush=True)
+  print("; ".join(sorted(infos)) + f"; torch threads {a.threads}; {a.rounds} rounds")
+
+
+if __name__ == "__main__":
+  main()
