@@ -98,7 +98,7 @@ def test_two_processes_and_two_devices_give_the_parameters_of_one(config, tfds_d
   the mesh adds the same two per-device partial sums in either case. Not bitwise: XLA:CPU
   compiles the same HLO for both but splits some elementwise loops over threads
   (outer_dimension_partitions) in one and not the other, and the split loop's vectorised
-  exp/log1p round a few elements 1 ulp differently (seen: 12 of the VAE's elements,
+  exp rounds a few elements 1 ulp differently (seen: 12 of the VAE's elements,
   1e-10 apart after 10 steps; some runs were bitwise equal).
 
   Against 1 process with 1 device (VAE): the same within rounding, since one device sums
