@@ -327,7 +327,9 @@ def _time_figure(path, curves: dict, *, floor, num_seeds: int, every_s: float):
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 
   fig, ax = plt.subplots(figsize=(9.0, 5.5), dpi=120)
-  colours, markers = plt.get_cmap("tab10").colors, "osD^vP*Xh<>"
+  # ten colours, then three more: no two of up to 13 trained rows share a colour
+  colours = [*plt.get_cmap("tab10").colors, "black", "saddlebrown", "navy"]
+  markers = "osD^vP*Xh<>dp"
   for i, (name, points) in enumerate(curves.items()):
     x = np.array([p["train_seconds"] for p in points])
     y = np.array([p["fd"] for p in points])
