@@ -115,7 +115,8 @@ def main(argv):
   print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()})")
   print(
     "| config | batch | image | state numbers | compile s | s/step here | GFLOP/step "
-    "| step memory MiB | peak RSS MiB | paper steps | paper's training here | on an H100 at 40 % MFU |"
+    "| step memory MiB | peak RSS MiB | paper steps | paper's training here "
+    "| on an H100 at 40 % MFU |"
   )
   print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for spec in FLAGS.configs:
