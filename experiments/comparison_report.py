@@ -307,10 +307,7 @@ def _quality_figure(path, summaries: dict):
   right.grid(alpha=0.3)
   right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.tight_layout()
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path)
-  plt.close(fig)
-  return path
+  return viz.save_figure(fig, path)
 
 
 def _time_figure(path, curves: dict, *, floor, num_seeds: int, every_s: float):
@@ -368,7 +365,4 @@ def _time_figure(path, curves: dict, *, floor, num_seeds: int, every_s: float):
   ax.grid(alpha=0.3, which="both")
   ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
   fig.tight_layout()
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path)
-  plt.close(fig)
-  return path
+  return viz.save_figure(fig, path)

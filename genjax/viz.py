@@ -95,8 +95,15 @@ def line_plot(
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()
+  return save_figure(fig, path)
+
+
+def save_figure(fig, path: str, **savefig_kwargs) -> str:
+  """Writes a matplotlib figure to `path` (making its directory) and closes it."""
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fig.savefig(path)
+  fig.savefig(path, **savefig_kwargs)
   plt.close(fig)
   return path
 
@@ -144,8 +151,5 @@ def labeled_rows(path: str, rows: dict, *, title: str = "", note: str = "") -> s
   if note:
     fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=7)
   fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   # Cropped to what is drawn: equal-aspect rows leave blank margins otherwise.
-  fig.savefig(path, bbox_inches="tight", pad_inches=0.1)
-  plt.close(fig)
-  return path
+  return save_figure(fig, path, bbox_inches="tight", pad_inches=0.1)
