@@ -57,6 +57,11 @@ class Entry:
   # fields changed (another sampler of the same trained model).
   of: str = ""
   sample: tuple = ()  # ((field, value), ...)
+  # The recorded sweep (experiments/comparison_sweep.py) scales its learning rate and width
+  # (False: the papers' settings, and the autoencoder, a reference, are not tuned) ...
+  sweep: bool = True
+  # ... and the setting it chose: ((axis, factor), ...) of scale(), () = the digits default.
+  tuned: tuple = ()
 
 
 ENTRIES = (
@@ -67,9 +72,9 @@ ENTRIES = (
     "importance-weighted bound, k = 1000",
   ),
   Entry("gan", "gan_digits", "GAN, MLP, stabilised: DiffAugment, R1, SN, TTUR", ""),
-  Entry("gan_paper", "gan_digits:paper", "GAN, MLP, the paper's setting", ""),
+  Entry("gan_paper", "gan_digits:paper", "GAN, MLP, the paper's setting", "", sweep=False),
   Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128, DiffAugment", ""),
-  Entry("dcgan_paper", "dcgan_digits:paper", "DCGAN, the paper's setting", ""),
+  Entry("dcgan_paper", "dcgan_digits:paper", "DCGAN, the paper's setting", "", sweep=False),
   Entry(
     "ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps", "variational bound"
   ),
@@ -113,6 +118,7 @@ ENTRIES = (
     "autoencoder_digits",
     "autoencoder, MLP 64-500-500-20, decoding N(0, I) codes (not generative)",
     "",
+    sweep=False,
   ),
 )
 NAMES = tuple(e.name for e in ENTRIES)
@@ -200,7 +206,43 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = "", budg
   c.train.log_every = min(c.train.log_every, 20)
   for field, value in entry.sample:
     c.sample[field] = value
+  for axis, factor in entry.tuned:
+    scale(c, axis, factor)
   return c
+
+
+# The model fields that set a family's width, by config.family (fields a model does not
+# use, such as the VAE's conv `channels` under the MLP backbone, are scaled harmlessly).
+WIDTH_FIELDS = {
+  "vae": ("hidden", "channels"),
+  "gan": ("g_hidden", "d_hidden", "g_channels", "d_channels"),
+  "ddpm": ("ch",),
+  "autoregressive": ("hidden", "head_hidden"),
+  "autoencoder": ("hidden",),
+}
+
+
+def scale(c, axis: str, factor: float) -> None:
+  """Scales the config's learning rates (axis "lr": every optimiser's, G's and D's alike)
+  or its width (axis "width": every field of WIDTH_FIELDS, each layer's channels or units,
+  rounded) by `factor`, in place."""
+  if axis == "lr":
+    for section in ("optim", "optim_disc"):
+      if section in c:
+        c[section].learning_rate *= factor
+  elif axis == "width":
+    for field in WIDTH_FIELDS[c.family]:
+      if field in c.model:
+        v = c.model[field]
+        resize = lambda n: max(1, round(n * factor))
+        c.model[field] = tuple(resize(n) for n in v) if isinstance(v, tuple) else resize(v)
+  else:
+    raise ConfigError(f"a comparison setting scales 'lr' or 'width', not {axis!r}.")
+
+
+def setting_name(setting: tuple) -> str:
+  """((axis, factor), ...) -> "lr x2, width x0.5"; () -> "default"."""
+  return ", ".join(f"{axis} x{factor:g}" for axis, factor in setting) or "default"
 
 
 def has_parzen(entry: Entry) -> bool:

@@ -59,6 +59,7 @@ def write(
     "families": {name: {**summaries[name], "sampling": speeds.get(name, {})} for name in summaries},
     # Fréchet distance against training seconds, mean (and sd) over seeds
     "quality_vs_train_seconds": mean_curves,
+    "sweep": os.path.exists(os.path.join(workdir, "sweep.md")),
   }
   path = os.path.join(workdir, "results.json")
   with open(path, "w", encoding="utf-8") as f:
@@ -111,7 +112,8 @@ def markdown(results: dict) -> str:
       + " | ".join(
         [
           name,
-          e.model,
+          e.model
+          + (f"; {comparison.setting_name(e.tuned)} (chosen by the sweep)" if e.tuned else ""),
           _cell(fam, f"eval/fd_{NET}", "{:.1f}", f"eval/fd_{NET}_floor"),
           _cell(fam, f"eval/precision_{NET}", "{:.3f}", f"eval/precision_{NET}_floor"),
           _cell(fam, f"eval/recall_{NET}", "{:.3f}", f"eval/recall_{NET}_floor"),
@@ -162,6 +164,12 @@ def markdown(results: dict) -> str:
         "quality was measured during training): one point each.",
         "",
       ]
+  if results.get("sweep"):
+    lines += [
+      "[What was tried](sweep.md) before each family's setting was chosen: its learning "
+      "rate and width halved and doubled, one seed each.",
+      "",
+    ]
   said = claims.check(results)
   if said:
     lines += ["## What the course notes claim, against these numbers", ""]

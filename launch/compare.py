@@ -6,6 +6,7 @@ is trained and measured is read back, an interrupted one continues from its chec
   taskset -c 0 python -m launch.compare --workdir=workdirs/compare
   python -m launch.compare --workdir=/tmp/compare --smoke          # seconds per family
   python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan --budget_s=600
+  taskset -c 0 python -m launch.compare --workdir=workdirs/compare --sweep  # what was tried
 
 The protocol is in experiments/comparison.py and at the end of every report.
 """
@@ -39,6 +40,13 @@ flags.DEFINE_float(
   None,
   "Seconds of training per run, equal for every family (default: 90, or 2 with --smoke). "
   "A workdir's runs keep the budget they were trained with; use a new workdir to change it.",
+)
+flags.DEFINE_bool(
+  "sweep",
+  False,
+  "Instead of the comparison, its recorded sweep: each tuned family once more with its "
+  "learning rate and its width halved and doubled (seed 0, the same budget); writes "
+  "sweep.md, which report.md links.",
 )
 flags.DEFINE_string("only", "", "Comma-separated families to include (default: all).")
 flags.DEFINE_string("data_dir", "", "TFDS data directory ('' = TFDS's default).")
@@ -95,6 +103,20 @@ def main(argv):
   if feature_net is None:
     raise ConfigError("the comparison needs the digit classifier (eval.feature_net).")
 
+  if FLAGS.sweep:
+    from experiments import comparison_sweep  # pylint: disable=import-outside-toplevel
+
+    comparison_sweep.run(
+      FLAGS.workdir,
+      chosen,
+      feature_net,
+      smoke=FLAGS.smoke,
+      data_dir=FLAGS.data_dir,
+      budget_s=FLAGS.budget_s,
+    )
+    with open(os.path.join(FLAGS.workdir, "sweep.md"), encoding="utf-8") as f:
+      print(f.read(), flush=True)
+    return
   rundir = lambda e, s: comparison.run_dir(FLAGS.workdir, e, s)
   # Seed-major: an interrupted comparison already holds one run of every family.
   records_of = {e.name: [] for e in chosen}

@@ -218,12 +218,86 @@ def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfd
     seconds = [p["train_seconds"] for p in curve]
     assert seconds == sorted(seconds) and seconds[0] > 0
 
+  # The sweep: the VAE's default point is the comparison's own seed-0 run, read back; each
+  # other setting is a run of its own, measured the same way.
+  swept = run_launch("compare", *args[:2], "--only=vae", *args[3:], "--sweep", timeout=400)
+  assert swept.returncode == 0, swept.stderr[-3000:]
+  sweep = json.load(open(os.path.join(workdir, "sweep.json"), encoding="utf-8"))
+  rows = {r["setting"]: r for r in sweep["vae"]}
+  assert list(rows) == ["default", "lr x0.5", "lr x2", "width x0.5", "width x2"]
+  assert (
+    rows["default"]["chosen"]
+    and rows["default"]["fd"] == results["families"]["vae"]["mean"]["eval/fd_digits"]
+  )
+  for row in rows.values():
+    assert math.isfinite(row["fd"]) and math.isfinite(row["bits_per_dim"]) and not row["diverged"]
+  assert os.path.exists(
+    os.path.join(workdir, "sweep", "vae", "widthx2", "seed_0", "comparison.json")
+  )
+  assert "| vae | width x2 |" in open(os.path.join(workdir, "sweep.md"), encoding="utf-8").read()
+
   again = run_launch("compare", *args, timeout=400)
   assert again.returncode == 0, again.stderr[-3000:]
   assert "step 5/" not in again.stdout  # nothing retrained
   rerun = json.load(open(os.path.join(workdir, "results.json"), encoding="utf-8"))
   for name in ("vae", "gan"):
     assert rerun["families"][name]["mean"] == results["families"][name]["mean"]
+  assert "[What was tried](sweep.md)" in open(os.path.join(workdir, "report.md")).read()
+
+
+def test_the_sweep_scales_each_familys_learning_rates_and_widths():
+  from experiments import comparison_sweep
+
+  by_name = {e.name: e for e in comparison.ENTRIES}
+  swept = [e.name for e in comparison_sweep.entries(comparison.ENTRIES)]
+  # The papers' settings and the autoencoder reference are not tuned; sampler rows train nothing.
+  assert swept == ["vae", "gan", "dcgan", "ddpm", "pixelcnn", "gated_pixelcnn", "row_lstm"] + [
+    "diagonal_bilstm"
+  ]
+  widths = {
+    "vae": ("hidden", (500, 500), (1000, 1000)),
+    "gan": ("d_hidden", (512, 256), (1024, 512)),
+    "dcgan": ("g_channels", (128, 64), (256, 128)),
+    "ddpm": ("ch", 16, 32),
+    "pixelcnn": ("head_hidden", 64, 128),
+  }
+  for name, (field, before, after) in widths.items():
+    e = by_name[name]
+    default = comparison_sweep.config_for(e, (), smoke=False)
+    wide = comparison_sweep.config_for(e, (("width", 2.0),), smoke=False)
+    assert (default.model[field], wide.model[field]) == (before, after), name
+    fast = comparison_sweep.config_for(e, (("lr", 2.0),), smoke=False)
+    assert fast.optim.learning_rate == 2 * default.optim.learning_rate
+    assert fast.model == default.model and wide.optim == default.optim
+    # measured after training only, on the comparison's data and budget
+    assert {k: v.every for k, v in wide.evals.items()} == {"split_means": -1, "sample_quality": -1}
+    assert (wide.data.name, wide.train.time_budget_s, wide.seed) == ("digits", 90.0, 0)
+  gan = comparison_sweep.config_for(by_name["gan"], (("lr", 0.5),), smoke=False)
+  assert (gan.optim.learning_rate, gan.optim_disc.learning_rate) == (
+    5e-5,
+    2e-4,
+  )  # TTUR's ratio kept
+  assert comparison_sweep.run_dir("w", by_name["vae"], ()) == "w/vae/seed_0"
+  assert (
+    comparison_sweep.run_dir("w", by_name["vae"], (("lr", 0.5),)) == "w/sweep/vae/lrx0.5/seed_0"
+  )
+  with pytest.raises(ConfigError, match="scales 'lr' or 'width', not 'depth'"):
+    comparison.scale(comparison.config_for(by_name["vae"], smoke=True, seed=0), "depth", 2.0)
+
+
+def test_the_sweep_prefers_a_setting_only_beyond_the_defaults_spread():
+  from experiments import comparison_sweep
+
+  row = lambda setting, fd, chosen=False: dict(
+    setting=setting, chosen=chosen, fd=fd, fd_floor=26.0, bits_per_dim=None, steps=100, diverged=""
+  )
+  rows = [row("default", 60.0, True), row("lr x2", 52.0), row("width x2", 56.0)]
+  assert comparison_sweep.better(rows[1], rows[0], 5.0)
+  assert not comparison_sweep.better(rows[2], rows[0], 5.0)  # within the seeds' spread
+  assert not comparison_sweep.better(rows[1], rows[0], float("nan"))  # one seed: no spread known
+  text = comparison_sweep.markdown({"gan": rows}, budget_s=90.0, sd={"gan": 5.0})
+  assert "| gan | **default** | 60.0 (26.0) |" in text
+  assert "| gan | lr x2 | 52.0 (26.0) ✓ |" in text and "| gan | width x2 | 56.0 (26.0) |" in text
 
 
 def test_time_left_counts_each_run_as_its_family_took_so_far():
