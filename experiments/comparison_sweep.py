@@ -8,10 +8,10 @@ where the family has a likelihood). The default's point is the comparison's own 
 run. Runs live in <workdir>/sweep/<entry>/<setting>/seed_0 and are resumed like the
 comparison's; sweep.md and sweep.json hold the table.
 
-The rule for choosing: a setting replaces the default when its Fréchet distance is lower
-than the default's by more than the default's standard deviation over the comparison's
-seeds (one seed of a setting is otherwise within the noise); the chosen setting is the
-entry's `tuned` in experiments/comparison.py, and the table marks it.
+The rule for choosing: a setting replaces the default when its Fréchet distance is below
+the default's mean over the comparison's seeds by more than their standard deviation (one
+seed of a setting is otherwise within the noise); the chosen setting is the entry's
+`tuned` in experiments/comparison.py, and the table marks it.
 """
 
 import dataclasses
@@ -90,57 +90,67 @@ def run(workdir: str, chosen, feature_net, *, smoke: bool, data_dir: str, budget
   with open(os.path.join(workdir, "sweep.json"), "w", encoding="utf-8") as f:
     json.dump(table, f, indent=2)
   with open(os.path.join(workdir, "sweep.md"), "w", encoding="utf-8") as f:
-    text = markdown(table, budget_s=config.train.time_budget_s, sd=_default_sd(workdir))
+    text = markdown(table, budget_s=config.train.time_budget_s, spread=_defaults(workdir))
     f.write(text.replace("sweep\n", "sweep (smoke: not results)\n", 1) if smoke else text)
   return table
 
 
-def _default_sd(workdir: str) -> dict:
-  """{entry: standard deviation over seeds of its Fréchet distance}, from the comparison's
-  results.json where it has been written."""
+def _defaults(workdir: str) -> dict:
+  """{entry: (mean, standard deviation) over seeds of its Fréchet distance}, from the
+  comparison's results.json where it has been written."""
   path = os.path.join(workdir, "results.json")
   if not os.path.exists(path):
     return {}
   with open(path, encoding="utf-8") as f:
     families = json.load(f)["families"]
-  return {n: fam["sd"].get(f"eval/fd_{NET}") for n, fam in families.items()}
+  key = f"eval/fd_{NET}"
+  return {n: (fam["mean"].get(key), fam["sd"].get(key)) for n, fam in families.items()}
 
 
-def better(row: dict, default: dict, sd) -> bool:
-  """The rule: lower Fréchet distance than the default by more than the default's sd over
-  seeds (no sd measured: never)."""
-  if row["diverged"] or default["diverged"] or sd is None or not math.isfinite(sd):
+def better(row: dict, spread) -> bool:
+  """The rule: a Fréchet distance below the default's mean over seeds by more than their
+  standard deviation (`spread` = (mean, sd); none measured: never)."""
+  mean, sd = spread or (None, None)
+  if row["diverged"] or mean is None or sd is None or not math.isfinite(sd):
     return False
-  return row["fd"] < default["fd"] - sd
+  return row["fd"] < mean - sd
 
 
-def markdown(table: dict, *, budget_s: float, sd: dict) -> str:
+def markdown(table: dict, *, budget_s: float, spread: dict) -> str:
   lines = [
     "# What was tried: the comparison's sweep",
     "",
     f"One seed (0) per setting, {budget_s:g} s of training each, measured as the "
     "comparison's runs. A setting scales the digits default's learning rates (G's and "
     "D's alike) or its width (every layer's channels or units). It replaces the default "
-    "when its Fréchet distance is lower by more than the default's standard deviation over "
-    "the comparison's seeds; **bold** is each family's chosen setting, ✓ one the rule "
-    "prefers to the default.",
+    "when its Fréchet distance is below the default's mean over the comparison's seeds by "
+    "more than their standard deviation; **bold** is each family's chosen setting, ✓ one "
+    "the rule prefers to the default.",
     "",
     "| family | setting | Fréchet distance ↓ (floor) | test bits/dim ↓ | steps in the budget |",
     "|---|---|---:|---:|---:|",
   ]
   for name, rows in table.items():
-    default = rows[0]
     for row in rows:
       if row["diverged"]:
         fd = f"diverged: {row['diverged']}"
       else:
         fd = f"{row['fd']:.1f} ({row['fd_floor']:.1f})"
-      if row is not default and better(row, default, sd.get(name)):
+      if row["setting"] != "default" and better(row, spread.get(name)):
         fd += " ✓"
       setting = f"**{row['setting']}**" if row["chosen"] else row["setting"]
       bpd = "—" if row["bits_per_dim"] is None else f"{row['bits_per_dim']:.3f}"
       steps = "—" if row["steps"] is None else f"{row['steps']:,}"
       lines.append(f"| {name} | {setting} | {fd} | {bpd} | {steps} |")
-  sds = ", ".join(f"{n} {v:.1f}" for n, v in sd.items() if n in table and v and math.isfinite(v))
-  lines += ["", f"The defaults' standard deviations over seeds: {sds or 'not yet measured'}.", ""]
+  stats = ", ".join(
+    f"{n} {m:.1f} ± {sd:.1f}"
+    for n, (m, sd) in spread.items()
+    if n in table and m is not None and sd is not None and math.isfinite(sd)
+  )
+  lines += [
+    "",
+    "Fréchet distance of each family's comparison runs (its chosen setting), mean ± sd over "
+    f"seeds: {stats or 'not yet measured'}.",
+    "",
+  ]
   return "\n".join(lines)

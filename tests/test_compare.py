@@ -292,12 +292,16 @@ def test_the_sweep_prefers_a_setting_only_beyond_the_defaults_spread():
     setting=setting, chosen=chosen, fd=fd, fd_floor=26.0, bits_per_dim=None, steps=100, diverged=""
   )
   rows = [row("default", 60.0, True), row("lr x2", 52.0), row("width x2", 56.0)]
-  assert comparison_sweep.better(rows[1], rows[0], 5.0)
-  assert not comparison_sweep.better(rows[2], rows[0], 5.0)  # within the seeds' spread
-  assert not comparison_sweep.better(rows[1], rows[0], float("nan"))  # one seed: no spread known
-  text = comparison_sweep.markdown({"gan": rows}, budget_s=90.0, sd={"gan": 5.0})
+  # the default's mean over seeds 62 ± 5: 52 is beyond the spread, 58 within it
+  rows[2]["fd"] = 58.0
+  assert comparison_sweep.better(rows[1], (62.0, 5.0))
+  assert not comparison_sweep.better(rows[2], (62.0, 5.0))
+  assert not comparison_sweep.better(rows[1], (62.0, float("nan")))  # one seed: no spread known
+  assert not comparison_sweep.better(rows[1], None)
+  text = comparison_sweep.markdown({"gan": rows}, budget_s=90.0, spread={"gan": (62.0, 5.0)})
   assert "| gan | **default** | 60.0 (26.0) |" in text
-  assert "| gan | lr x2 | 52.0 (26.0) ✓ |" in text and "| gan | width x2 | 56.0 (26.0) |" in text
+  assert "| gan | lr x2 | 52.0 (26.0) ✓ |" in text and "| gan | width x2 | 58.0 (26.0) |" in text
+  assert "seeds: gan 62.0 ± 5.0." in text
 
 
 def test_time_left_counts_each_run_as_its_family_took_so_far():
