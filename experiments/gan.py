@@ -14,6 +14,13 @@ Stabilisers for small data, each off by default and composable:
 - objective.augment: DiffAugment (Zhao et al. 2020, genjax.augment) of every image D
   sees while training, real and fake, in D's loss and in G's (gradients reach G through
   it); each D pass draws its transforms from its own key, split from the step key;
+- objective.ada_target > 0: ADA's adaptive probability (Karras et al. 2020) for those
+  transforms: each is applied with probability p, which starts at 0 and every
+  objective.ada_interval steps moves towards more augmentation while r = E[sign(D(real))]
+  is above the target (D is sure of the real images: it is memorising them) and towards
+  less while it is below; p can go from 0 to 1 in objective.ada_max_images real images.
+  p and the signs gathered since its last move are state["ada"], checkpointed with the
+  rest, so a resumed run moves p as one that was not stopped;
 - objective.r1_gamma / r2_gamma: the gradient penalty γ/2 ‖∇ₓ D(x)‖² on real images (R1)
   and on fakes (R2) added to D's loss (Mescheder et al. 2018), taken through the
   augmentation as StyleGAN2-ADA does;
@@ -142,6 +149,15 @@ def _check(config):
   augment_policy(config)
   for name in ("r1_gamma", "r2_gamma"):
     checks.real(f"objective.{name}", obj.get(name, 0.0), 0)
+  if obj.get("ada_target", 0.0):
+    checks.real("objective.ada_target", obj.ada_target, 0, 1, low_open=True)
+    checks.integer("objective.ada_interval", obj.ada_interval, 1)
+    checks.real("objective.ada_max_images", obj.ada_max_images, 0, low_open=True)
+    if not augment_policy(config):
+      raise ConfigError(
+        "objective.ada_target adapts the probability of objective.augment's transforms: "
+        "name some (e.g. augment='color,translation,cutout') or set ada_target=0."
+      )
   if m.architecture == "mlp":
     common.activation("model.g_activation", m.g_activation)
     common.activation("model.d_activation", m.d_activation)
@@ -203,13 +219,24 @@ def _apply(module, params, model_state, x, key=None, train=True):
   return module.apply(variables, x, train=train, rngs=rngs), model_state
 
 
-def _augmented_apply(module, policy, params, model_state, x, key=None, train=True):
-  """_apply on T(x) while training (T = genjax.augment.diff_augment with `policy`), its
-  transforms drawn from a key split from `key`; on x itself in evaluation."""
+def _augmented_apply(module, policy, params, model_state, x, key=None, train=True, p=None):
+  """_apply on T(x) while training (T = genjax.augment.diff_augment with `policy`, each
+  transform applied with probability p when p is given), its transforms drawn from a key
+  split from `key`; on x itself in evaluation."""
   if train and key is not None:
     k_aug, key = jax.random.split(key)
-    x = augment.diff_augment(x, k_aug, policy)
+    x = augment.diff_augment(x, k_aug, policy, p)
   return _apply(module, params, model_state, x, key, train)
+
+
+def ada_options(config):
+  """ADA's settings, or None when objective.ada_target is 0 (off)."""
+  obj = config.objective
+  if not obj.get("ada_target", 0.0):
+    return None
+  return dict(
+    target=obj.ada_target, interval=int(obj.ada_interval), max_images=float(obj.ada_max_images)
+  )
 
 
 def _split_variables(variables):
@@ -230,9 +257,11 @@ def make(config, image_shape) -> Experiment:
   d_apply = (
     functools.partial(_augmented_apply, disc, policy) if policy else functools.partial(_apply, disc)
   )
+  ada = ada_options(config)
+  # lsgan's D aims at 1 for real images and 0 for fakes: its undecided output is 1/2
+  centre = 0.5 if obj.discriminator_loss == "lsgan" else 0.0
   d_loss_fn = functools.partial(
     discriminator_objective,
-    d_apply,
     kind=obj.discriminator_loss,
     # .get: workdirs trained before these fields existed still load.
     r1_gamma=obj.get("r1_gamma", 0.0),
@@ -253,23 +282,28 @@ def make(config, image_shape) -> Experiment:
     d_params, d_state = _split_variables(
       disc.init({"params": k_d, "dropout": k_d}, jnp.zeros((2, *image_shape)), train=False)
     )
-    return {
+    state = {
       "gen": TrainState.create(g_params, tx_g, model_state=g_state),
       "disc": TrainState.create(d_params, tx_d, model_state=d_state),
     }
+    if ada:  # p, and the signs of D(real) summed over `images` real images since p moved
+      state["ada"] = {name: jnp.zeros((), jnp.float32) for name in ("p", "signs", "images")}
+    return state
 
   def train_step(state, batch, key):
     g, d = state["gen"], state["disc"]
     real = batch["image"]
     n = real.shape[0] // k
+    p = state["ada"]["p"] if ada else None
+    d_score = functools.partial(d_apply, p=p) if ada else d_apply
     d_logs = []
     for i in range(k):  # k is static and small: unrolled.
       k_z, k_d = jax.random.split(jax.random.fold_in(key, i))
       # G's BatchNorm statistics from this forward pass are dropped: a D step leaves G as is.
       fake, _ = g_apply(g.params, g.model_state, latent(k_z, n))
-      (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(
-        d.params, {"image": real[i * n : (i + 1) * n]}, k_d, model_state=d.model_state, fake=fake
-      )
+      (d_loss, aux), grads = jax.value_and_grad(
+        functools.partial(d_loss_fn, d_score), argnums=0, has_aux=True
+      )(d.params, {"image": real[i * n : (i + 1) * n]}, k_d, model_state=d.model_state, fake=fake)
       d = d.apply_gradients(grads, tx_d, **ema_options(tc), model_state=aux["model_state"])
       d_logs.append(
         {
@@ -277,12 +311,13 @@ def make(config, image_shape) -> Experiment:
           "d_grad_norm": optax.tree.norm(grads),
           "d_real": jnp.mean(d_value(aux["real_logits"], obj.discriminator_loss)),
           "d_fake": jnp.mean(d_value(aux["fake_logits"], obj.discriminator_loss)),
+          "d_real_sign": jnp.mean(jnp.sign(aux["real_logits"] - centre)),
           **{name: aux[name] for name in ("r1", "r2") if name in aux},
         }
       )
 
     # D's own BatchNorm statistics are not updated while G trains against it.
-    judge = lambda x, key: d_apply(d.params, d.model_state, x, key)[0]
+    judge = lambda x, key: d_score(d.params, d.model_state, x, key)[0]
     (g_loss, g_aux), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(
       g.params,
       {"image": real[:n]},
@@ -301,7 +336,26 @@ def make(config, image_shape) -> Experiment:
         "train/d_fake_after": jnp.mean(d_value(g_aux["fake_logits"], obj.discriminator_loss)),
       }
     )
-    return {"gen": g, "disc": d}, metrics
+    new_state = {"gen": g, "disc": d}
+    if ada:
+      new_state["ada"] = _ada_step(state["ada"], [log["d_real_sign"] * n for log in d_logs], n, g)
+      metrics["train/ada_p"] = p
+    return new_state, metrics
+
+  def _ada_step(a, signs, n, g):
+    """The signs of this step's D(real) added up; every ada interval (counted in G steps,
+    g.step after this one) p moves and the sums start again."""
+    signs, images = a["signs"] + sum(signs), a["images"] + n * len(signs)
+    due = g.step % ada["interval"] == 0
+    moved = augment.ada_update(
+      a["p"], signs, target=ada["target"], images=images, max_images=ada["max_images"]
+    )
+    zero = jnp.zeros((), jnp.float32)
+    return {
+      "p": jnp.where(due, moved, a["p"]),
+      "signs": jnp.where(due, zero, signs),
+      "images": jnp.where(due, zero, images),
+    }
 
   def generate(params, model_state, z):
     return g_apply(params, model_state, z, train=False)[0]

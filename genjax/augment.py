@@ -105,9 +105,28 @@ def _cutout(x, key, ratio: float = 0.5):
 _TRANSFORMS = {"color": _color, "translation": _translation, "cutout": _cutout}
 
 
-def diff_augment(x, key, policy: Sequence[str]):
+def diff_augment(x, key, policy: Sequence[str], p=None):
   """T(x): the transforms named in `policy` (see POLICIES), in that order, each with its
-  own key folded from `key`. Differentiable in x; () returns x unchanged."""
+  own key folded from `key`. Differentiable in x; () returns x unchanged.
+
+  With a probability `p` (a traced scalar in [0, 1], ADA's adaptive probability, Karras et
+  al. 2020), each transform is applied to each example independently with probability p
+  and skipped otherwise: p = 0 is the identity, p = 1 the same T(x) as p = None."""
   for i, name in enumerate(policy):
-    x = _TRANSFORMS[name](x, jax.random.fold_in(key, i))
+    k = jax.random.fold_in(key, i)
+    y = _TRANSFORMS[name](x, k)
+    if p is not None:
+      apply = jax.random.uniform(jax.random.fold_in(k, len(POLICIES)), (x.shape[0], 1, 1, 1)) < p
+      y = jnp.where(apply, y, x)
+    x = y
   return x
+
+
+def ada_update(p, signs, *, target: float, images: float, max_images: float):
+  """ADA's controller (Karras et al. 2020): r = E[sign(D(real))] over the last few batches,
+  `signs` summed over `images` real images; p moves by images / max_images towards more
+  augmentation when r > target (D is confident on real images: it is overfitting) and
+  towards less when r < target, clipped to [0, 1]. max_images is how many real images it
+  takes p to go from 0 to 1 (the paper's 500,000)."""
+  r = signs / images
+  return jnp.clip(p + jnp.sign(r - target) * images / max_images, 0.0, 1.0)

@@ -135,6 +135,58 @@ def test_augmentation_is_differentiable():
     assert bool(jnp.all(jnp.isfinite(g))) and float(jnp.max(jnp.abs(g))) > 0, policy
 
 
+def test_ada_probability_applies_each_transform_to_that_share_of_examples():
+  x = jnp.ones((400, 8, 8, 1))  # cutout always zeroes part of an image of ones
+  key, cut = jax.random.key(2), ("cutout",)
+  np.testing.assert_array_equal(augment.diff_augment(x, key, cut, jnp.float32(0.0)), x)
+  full = augment.diff_augment(x, key, augment.POLICIES)
+  np.testing.assert_array_equal(augment.diff_augment(x, key, augment.POLICIES, 1.0), full)
+  changed = jnp.any(augment.diff_augment(x, key, cut, jnp.float32(0.3)) != x, axis=(1, 2, 3))
+  assert 0.22 < float(jnp.mean(changed)) < 0.38  # 120 of 400 expected, sd 9
+  # p is a traced value: one compiled step serves every p, and stays differentiable in x
+  g = jax.jit(jax.grad(lambda v, p: jnp.sum(augment.diff_augment(v, key, cut, p))))(x, 0.5)
+  assert set(np.unique(np.asarray(g))) == {0.0, 1.0}
+
+
+def test_ada_controller_moves_p_by_the_sign_of_r_minus_the_target():
+  update = lambda p, signs: float(
+    augment.ada_update(jnp.float32(p), signs, target=0.6, images=100, max_images=1000)
+  )
+  assert update(0.5, 80.0) == pytest.approx(0.6)  # r = 0.8 > 0.6: D too sure, more augmentation
+  assert update(0.5, 20.0) == pytest.approx(0.4)  # r = 0.2: less
+  assert update(0.0, -100.0) == 0.0 and update(0.95, 100.0) == 1.0  # clipped to [0, 1]
+
+
+def test_ada_in_the_gan_step_moves_p_every_interval_from_the_logged_signs():
+  c = gan_digits.get_config("smoke,ada,r1=false,sn=false")
+  c.model.g_hidden, c.model.d_hidden, c.model.latent_dim = (32,), (32,), 8
+  c.objective.update(ada_target=0.1, ada_interval=2, ada_max_images=64)  # 32 images: 0.5
+  c.optim_disc.learning_rate = 0.01
+  exp = gan.make(c, SHAPE)
+  state = exp.init(jax.random.key(0))
+  assert {k: float(v) for k, v in state["ada"].items()} == {"p": 0.0, "signs": 0.0, "images": 0.0}
+  step, p, signs = jax.jit(exp.train_step), 0.0, []
+  for i in range(6):  # real images D soon tells from G's first fakes: bright ones
+    real = 0.9 + 0.1 * _images(16, seed=i)
+    state, m = step(state, {"image": real, "label": jnp.zeros((16,))}, jax.random.key(10 + i))
+    assert float(m["train/ada_p"]) == pytest.approx(p)  # the p this step used
+    signs.append(float(m["train/d_real_sign"]))
+    if i % 2 == 1:  # every second G step: r over those two batches
+      r = (signs[-1] + signs[-2]) / 2
+      p = min(max(p + np.sign(r - 0.1) * 0.5, 0.0), 1.0)
+      assert float(state["ada"]["images"]) == 0.0
+    else:
+      assert float(state["ada"]["images"]) == 16.0
+    assert float(state["ada"]["p"]) == pytest.approx(p), i
+  assert p > 0.0  # D's first steps are sure of the real images: p rose
+  with pytest.raises(ConfigError, match="ada_target adapts the probability of objective.augment"):
+    gan.make(gan_digits.get_config("smoke,ada,diffaug=false"), SHAPE)
+  c.objective.ada_target = 1.5
+  with pytest.raises(ConfigError, match="objective.ada_target"):
+    gan.make(c, SHAPE)
+  assert gan_digits.get_config("paper,ada").objective.ada_target == 0.0  # a stabiliser too
+
+
 def test_augment_policy_is_checked():
   assert augment.parse_policy(" translation, cutout ") == ("translation", "cutout")
   assert augment.parse_policy("") == ()

@@ -15,7 +15,7 @@ R1 is a per-example penalty only without it. `paper` switches every stabiliser o
 
 Args: `smoke` (seconds); `28x28` trains on digits/28x28 (7x7 projection; about 4x the
 compute per step, measured 0.40 vs 0.09 CPU-seconds); `paper`, `saturating`, `lsgan`,
-`hinge`, `k2`, `diffaug`, `r1`, `sn`, `ttur` as in gan_digits.py.
+`hinge`, `k2`, `diffaug`, `r1`, `sn`, `ttur`, `ada` as in gan_digits.py.
 """
 
 from experiments.configs import base, gan_digits

@@ -19,7 +19,9 @@ Args: `smoke` (seconds); `paper` (the paper's setting: every stabiliser off, the
 shows the instability and the memorising D); `saturating` reproduces the failure the
 paper warns about: G minimises log(1 - D(G(z))), whose gradient vanishes while D rejects
 the early fakes (watch train/g_grad_norm); `lsgan`, `hinge` switch both losses; `maxout`
-uses the paper's maxout D with dropout; `k2` makes two D steps per G step.
+uses the paper's maxout D with dropout; `k2` makes two D steps per G step; `ada` (off by
+default) applies the DiffAugment transforms with ADA's adaptive probability (Karras et
+al. 2020) instead of always.
 """
 
 import ml_collections
@@ -38,8 +40,9 @@ ARGS = dict(
   r1=True,
   sn=True,
   ttur=True,
+  ada=False,
 )
-STABILISERS = ("diffaug", "r1", "sn", "ttur")
+STABILISERS = ("diffaug", "r1", "sn", "ttur", "ada")
 
 
 def optim_disc(c):
@@ -82,6 +85,13 @@ def get_config(arg=None):
       augment="color,translation,cutout" if "diffaug" in args else "",
       r1_gamma=1.0 if "r1" in args else 0.0,  # gradient penalty on real images
       r2_gamma=0.0,  # gradient penalty on fakes
+      # ADA's adaptive probability of the augment transforms (0: off, always applied);
+      # the paper's target r = E[sign D(real)] of 0.6 and interval of 4 steps. p may go
+      # from 0 to 1 in 50,000 real images (~800 steps at batch 64), not the paper's
+      # 500,000: a digits run sees 100,000-600,000 images in all.
+      ada_target=0.6 if "ada" in args else 0.0,
+      ada_interval=4,
+      ada_max_images=50_000,
     )
   )
   c.optim.learning_rate = 2e-4
