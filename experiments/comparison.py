@@ -28,9 +28,10 @@ The protocol, stated in every report it writes:
   min(ema_decay, (1 + t) / (10 + t)) at update t) in every family, so that a family that
   reaches few steps in the budget is not judged by an average still mostly made of its
   initialisation (0.999 keeps 45 % of it after 800 steps).
-- GANs: the digits configs' defaults, stabilised for small data (DiffAugment, and for
-  the MLP GAN R1, spectral norm and two time-scale learning rates), and the papers'
-  settings as rows of their own, the instability the course notes describe.
+- GANs: the digits configs' defaults, stabilised for small data (DiffAugment, with ADA's
+  adaptive probability for DCGAN, and for the MLP GAN R1, spectral norm and two
+  time-scale learning rates), and the papers' settings as rows of their own, the
+  instability the course notes describe.
 """
 
 import dataclasses
@@ -73,7 +74,7 @@ ENTRIES = (
   ),
   Entry("gan", "gan_digits", "GAN, MLP, stabilised: DiffAugment, R1, SN, TTUR", ""),
   Entry("gan_paper", "gan_digits:paper", "GAN, MLP, the paper's setting", "", sweep=False),
-  Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128, DiffAugment", ""),
+  Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128, DiffAugment with ADA", ""),
   Entry("dcgan_paper", "dcgan_digits:paper", "DCGAN, the paper's setting", "", sweep=False),
   Entry(
     "ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps", "variational bound"

@@ -179,8 +179,11 @@ def test_ada_in_the_gan_step_moves_p_every_interval_from_the_logged_signs():
       assert float(state["ada"]["images"]) == 16.0
     assert float(state["ada"]["p"]) == pytest.approx(p), i
   assert p > 0.0  # D's first steps are sure of the real images: p rose
+  assert gan_digits.get_config("ada,diffaug=false").objective.ada_target == 0.0  # nothing to adapt
+  c.objective.augment = ""
   with pytest.raises(ConfigError, match="ada_target adapts the probability of objective.augment"):
-    gan.make(gan_digits.get_config("smoke,ada,diffaug=false"), SHAPE)
+    gan.make(c, SHAPE)
+  c.objective.augment = "cutout"
   c.objective.ada_target = 1.5
   with pytest.raises(ConfigError, match="objective.ada_target"):
     gan.make(c, SHAPE)
@@ -289,12 +292,15 @@ def test_defaults_are_stabilised_and_paper_switches_every_stabiliser_off():
   assert c.objective.augment == "color,translation,cutout" and c.objective.r1_gamma == 1.0
   assert c.model.d_spectral_norm
   assert (c.optim.learning_rate, c.optim_disc.learning_rate) == (1e-4, 4e-4)
-  d = dcgan_digits.get_config()  # DiffAugment alone: R1 and SN were measured worse here
+  assert c.objective.ada_target == 0.0  # the MLP GAN's augmentation is always on
+  d = dcgan_digits.get_config()  # DiffAugment with ADA: R1 and SN were measured worse here
   assert d.objective.augment == "color,translation,cutout" and d.objective.r1_gamma == 0.0
+  assert d.objective.ada_target == 0.6
   assert not d.model.d_spectral_norm and d.model.d_batch_norm
   for mod in (gan_digits, dcgan_digits):
     p = mod.get_config("paper")
     assert (p.objective.augment, p.objective.r1_gamma, p.objective.r2_gamma) == ("", 0.0, 0.0)
+    assert p.objective.ada_target == 0.0
     assert not p.model.d_spectral_norm and p.model.d_batch_norm
     assert p.optim.learning_rate == p.optim_disc.learning_rate == 2e-4
     one = mod.get_config("paper,r1")  # `paper` wins: every stabiliser off

@@ -79,13 +79,14 @@ def test_sample_writes_a_grid_from_the_latest_checkpoint(trained, tmp_path):
 
 # DCGAN with BatchNorm in G and D, whose batch statistics are taken over the global
 # batch: the same on a mesh of one process or of several. Its stabilisers are off (D's
-# BatchNorm goes with spectral norm; R1 and DiffAugment would only add compile time).
+# BatchNorm goes with spectral norm; R1, DiffAugment and ADA would only add compile time).
 DCGAN_BN = "experiments/configs/dcgan_digits.py:smoke"
 DCGAN_BN_FLAGS = [
   "--config.model.d_batch_norm=True",
   "--config.model.d_spectral_norm=False",
   "--config.objective.r1_gamma=0.0",
   "--config.objective.augment=",
+  "--config.objective.ada_target=0.0",
 ]
 
 

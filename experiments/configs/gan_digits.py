@@ -89,7 +89,7 @@ def get_config(arg=None):
       # the paper's target r = E[sign D(real)] of 0.6 and interval of 4 steps. p may go
       # from 0 to 1 in 50,000 real images (~800 steps at batch 64), not the paper's
       # 500,000: a digits run sees 100,000-600,000 images in all.
-      ada_target=0.6 if "ada" in args else 0.0,
+      ada_target=0.6 if {"ada", "diffaug"} <= args else 0.0,  # p of DiffAugment's transforms
       ada_interval=4,
       ada_max_images=50_000,
     )
