@@ -207,9 +207,17 @@ def config_for(entry: Entry, *, smoke: bool, seed: int, data_dir: str = "", budg
   c.train.log_every = min(c.train.log_every, 20)
   for field, value in entry.sample:
     c.sample[field] = value
-  for axis, factor in entry.tuned:
+  for axis, factor in tuning(entry):
     scale(c, axis, factor)
   return c
+
+
+def tuning(entry: Entry) -> tuple:
+  """The setting an entry's runs are trained at: its own, or for a row that evaluates
+  another's runs, that entry's."""
+  if entry.of:
+    return next((e.tuned for e in ENTRIES if e.name == entry.of), ())
+  return entry.tuned
 
 
 # The model fields that set a family's width, by config.family (fields a model does not
@@ -274,6 +282,20 @@ def is_measured(entry: Entry, rundir: str) -> bool:
   return bool(record and (record.get("diverged") or record.get("finished")))
 
 
+def _check_setting(entry: Entry, record, rundir: str) -> None:
+  """A run recorded at another setting than the entry's (its `tuned` changed since) is
+  neither read back as this setting's nor retrained over: one clear sentence instead."""
+  if not record:
+    return
+  was, wanted = record.get("settings", "default"), setting_name(tuning(entry))
+  if was != wanted:
+    raise ConfigError(
+      f"{rundir} holds a run of {entry.name} at setting '{was}', and the comparison now "
+      f"trains it at '{wanted}': move that directory away (or use a new workdir) to train "
+      "it again."
+    )
+
+
 def _record_path(entry: Entry, rundir: str) -> str:
   return os.path.join(rundir, f"comparison_{entry.name}.json" if entry.of else "comparison.json")
 
@@ -286,6 +308,7 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=No
   of entry.of at this seed, and takes its training and likelihood from that record."""
   path = _record_path(entry, rundir)
   record = _read(path)
+  _check_setting(entry, record, rundir)
   if record and record.get("finished") and "parzen" in config.evals:
     if "eval/parzen_ll" not in record["metrics"]:  # measured before the Parzen column
       _add_parzen(config, rundir, feature_net, record, path)
@@ -293,6 +316,7 @@ def train_and_measure(entry: Entry, config, rundir: str, feature_net, trained=No
     return record
   experiment = experiments.build(config)
   record = {"entry": entry.name, "config": entry.config, "seed": config.seed}
+  record["settings"] = setting_name(tuning(entry))
   if entry.of:
     if trained.get("diverged"):
       return {**record, "diverged": trained["diverged"]}

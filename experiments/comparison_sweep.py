@@ -74,7 +74,8 @@ def run(workdir: str, chosen, feature_net, *, smoke: bool, data_dir: str, budget
     config = (
       comparison.config_for(e, seed=0, **kw) if setting == e.tuned else config_for(e, setting, **kw)
     )
-    record = comparison.train_and_measure(e, config, run_dir(workdir, e, setting), feature_net)
+    at = dataclasses.replace(e, tuned=setting)
+    record = comparison.train_and_measure(at, config, run_dir(workdir, e, setting), feature_net)
     m = record.get("metrics", {})
     table.setdefault(e.name, []).append(
       dict(

@@ -316,3 +316,31 @@ def test_time_left_counts_each_run_as_its_family_took_so_far():
   todo = [(1, vae), (1, gan), (1, by_name["pixelcnn"]), (1, ddim)]
   assert compare._time_left(todo, took, budget_s=90) == "about 10 min left"  # 300+90+195+30 s
   assert compare._time_left([(1, ddim)], took, budget_s=90) == "under a minute left"
+
+
+def test_a_run_at_another_setting_is_neither_read_back_nor_trained_over(tmp_path, monkeypatch):
+  import dataclasses
+
+  by_name = {e.name: e for e in comparison.ENTRIES}
+  vae = by_name["vae"]
+  rundir = str(tmp_path / "vae" / "seed_0")
+  os.makedirs(rundir)
+  record = {"entry": "vae", "seed": 0, "finished": True, "metrics": {}, "settings": "lr x2"}
+  path = os.path.join(rundir, "comparison.json")
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(record, f)
+  config = comparison.config_for(vae, smoke=True, seed=0)
+  with pytest.raises(ConfigError, match="holds a run of vae at setting 'lr x2', and the comp"):
+    comparison.train_and_measure(vae, config, rundir, feature_net=None)
+  assert json.load(open(path, encoding="utf-8")) == record  # untouched
+  # At that setting it is read back as it is.
+  tuned = dataclasses.replace(vae, tuned=(("lr", 2.0),))
+  assert comparison.train_and_measure(tuned, config, rundir, feature_net=None) == record
+  # A sampler row evaluates the DDPM runs at the DDPM entry's setting: the same network.
+  wide = dataclasses.replace(by_name["ddpm"], tuned=(("width", 2.0),))
+  monkeypatch.setattr(
+    comparison, "ENTRIES", tuple(wide if e.name == "ddpm" else e for e in comparison.ENTRIES)
+  )
+  ancestral = comparison.config_for(by_name["ddpm_ancestral"], smoke=False, seed=0)
+  assert ancestral.model == comparison.config_for(wide, smoke=False, seed=0).model
+  assert ancestral.model.ch == 32
