@@ -54,6 +54,7 @@ def generator_objective(
   lambda_cycle: float,
   lambda_identity: float,
   augment_policy: tuple = (),
+  ada_p=None,
 ):
   """What G and F minimise jointly; `params` = {"G", "F"}, the discriminators fixed:
   `disc_params` and `disc_state` ({"D_X", "D_Y"}; state {} for none) are read, never
@@ -61,8 +62,9 @@ def generator_objective(
 
   adv: (D_Y(G(x)) - 1)^2 + (D_X(F(y)) - 1)^2 for LSGAN; cycle: λ(|F(G(x)) - x|₁ +
   |G(F(y)) - y|₁); identity: λ_id·λ(|G(y) - y|₁ + |F(x) - x|₁) (L1s are per-pixel means).
-  With an `augment_policy` the discriminators judge T(fake), T drawn from `key`;
-  otherwise the loss is deterministic given the batch.
+  With an `augment_policy` the discriminators judge T(fake), T drawn from `key` (each
+  transform applied with probability ada_p[D] when ADA's `ada_p` = {"D_X", "D_Y"} is
+  given); otherwise the loss is deterministic given the batch.
   """
   x, y = batch["image_a"], batch["image_b"]
   disc_state = disc_state or {}
@@ -74,8 +76,9 @@ def generator_objective(
   seen_y, seen_x = fake_y, fake_x
   if augment_policy:
     k_y, k_x = jax.random.split(key)
-    seen_y = augment.diff_augment(fake_y, k_y, augment_policy)
-    seen_x = augment.diff_augment(fake_x, k_x, augment_policy)
+    p = ada_p or {}
+    seen_y = augment.diff_augment(fake_y, k_y, augment_policy, p.get("D_Y"))
+    seen_x = augment.diff_augment(fake_x, k_x, augment_policy, p.get("D_X"))
   adv_g = jnp.mean(losses.generator_loss(disc("D_Y", seen_y), gan_loss))
   adv_f = jnp.mean(losses.generator_loss(disc("D_X", seen_x), gan_loss))
   cycle = jnp.mean(
@@ -109,19 +112,21 @@ def discriminator_objective(
   augment_policy: tuple = (),
   r1_gamma: float = 0.0,
   r2_gamma: float = 0.0,
+  ada_p=None,
 ):
   """What one discriminator minimises: batch = {"real", "fake"} images of its domain,
-  each seen through DiffAugment (transforms drawn from `key`) when `augment_policy` is
-  given, plus the R1 / R2 gradient penalties (through the augmentation) when their
-  weights are positive. D runs in training mode on real, then fake images, its
-  `model_state` threaded through both; aux["model_state"] is the updated one."""
+  each seen through DiffAugment (transforms drawn from `key`, each applied with ADA's
+  probability `ada_p` when it is given) when `augment_policy` is given, plus the R1 / R2
+  gradient penalties (through the augmentation) when their weights are positive. D runs
+  in training mode on real, then fake images, its `model_state` threaded through both;
+  aux["model_state"] is the updated one, aux["real_scores"] its scores of the reals."""
   k_real, k_fake = jax.random.split(key) if augment_policy else (None, None)
 
   def scores(v, k, gamma, state):
     d = lambda u: apply_fn(
       params,
       state,
-      augment.diff_augment(u, k, augment_policy) if augment_policy else u,
+      augment.diff_augment(u, k, augment_policy, ada_p) if augment_policy else u,
       net="discriminator",
       train=True,
     )
@@ -135,7 +140,7 @@ def discriminator_objective(
   fake, state, r2 = scores(batch["fake"], k_fake, r2_gamma, state)
   loss = jnp.mean(losses.discriminator_loss(real, fake, gan_loss))
   penalties = {name: v for name, v in (("r1", r1), ("r2", r2)) if v is not None}
-  return loss + sum(penalties.values()), {**penalties, "model_state": state}
+  return loss + sum(penalties.values()), {**penalties, "model_state": state, "real_scores": real}
 
 
 def make_train_step(
@@ -151,8 +156,10 @@ def make_train_step(
   augment_policy: tuple = (),
   r1_gamma: float = 0.0,
   r2_gamma: float = 0.0,
+  ada=None,
 ):
-  """(state, batch, key) -> (state, metrics) over the four networks and both pools."""
+  """(state, batch, key) -> (state, metrics) over the four networks and both pools (and
+  each discriminator's ADA state, state["ada"][D], with `ada`: genjax.augment.ada_options)."""
   gen_loss = functools.partial(
     generator_objective,
     apply_fn,
@@ -170,15 +177,19 @@ def make_train_step(
     r2_gamma=r2_gamma,
   )
 
+  # lsgan's discriminators aim at 1 for real images and 0 for fakes: undecided is 1/2
+  centre = 0.5 if gan_loss == "lsgan" else 0.0
+
   def train_step(state, batch, key):
     k_gen, k_pool_x, k_pool_y, k_dx, k_dy = jax.random.split(key, 5)
     gen_params = {n: state[n].params for n in GENERATORS}
     disc_params = {n: state[n].params for n in DISCRIMINATORS}
     disc_state = {n: state[n].model_state for n in DISCRIMINATORS}
+    ada_p = {n: state["ada"][n]["p"] for n in DISCRIMINATORS} if ada else None
     # Differentiated with respect to G and F only: the discriminators are constants here,
     # their model state (spectral normalisation's vectors) read and not updated.
     (g_loss, aux), g_grads = jax.value_and_grad(gen_loss, has_aux=True)(
-      gen_params, batch, k_gen, disc_params=disc_params, disc_state=disc_state
+      gen_params, batch, k_gen, disc_params=disc_params, disc_state=disc_state, ada_p=ada_p
     )
     new = dict(state)
     for n in GENERATORS:
@@ -205,7 +216,13 @@ def make_train_step(
       ("D_Y", batch["image_b"], fake_y, k_dy),
     ):
       (d_loss, d_aux), d_grads = jax.value_and_grad(
-        lambda p: disc_loss(p, {"real": real, "fake": fake}, k, model_state=state[n].model_state),
+        lambda params: disc_loss(
+          params,
+          {"real": real, "fake": fake},
+          k,
+          model_state=state[n].model_state,
+          ada_p=ada_p[n] if ada else None,
+        ),
         has_aux=True,
       )(state[n].params)
       new[n] = state[n].apply_gradients(
@@ -215,6 +232,12 @@ def make_train_step(
         ema_warmup=ema_warmup,
         model_state=d_aux.pop("model_state"),
       )
+      real_scores = d_aux.pop("real_scores")
+      if ada:
+        new.setdefault("ada", {})[n] = augment.ada_step(
+          state["ada"][n], [real_scores], centre=centre, step=new[n].step, **ada
+        )
+        metrics[f"train/ada_p_{n}"] = ada_p[n]
       metrics[f"train/loss_{n}"] = d_loss
       metrics.update({f"train/{name}_{n}": v for name, v in d_aux.items()})
     return new, metrics
@@ -279,7 +302,7 @@ def _check(config):
   for name in ("lambda_cycle", "lambda_identity"):
     checks.real(f"objective.{name}", obj[name], 0)
   checks.integer("objective.pool_size", obj.pool_size, 0)
-  augment_policy(config)
+  augment.ada_options(obj, augment_policy(config))
   for name in ("r1_gamma", "r2_gamma"):
     checks.real(f"objective.{name}", obj.get(name, 0.0), 0)
   m = config.model
@@ -361,6 +384,7 @@ def make(config, image_shape) -> Experiment:
     augment_policy=augment_policy(config),
     r1_gamma=obj.get("r1_gamma", 0.0),
     r2_gamma=obj.get("r2_gamma", 0.0),
+    ada=augment.ada_options(obj, augment_policy(config)),
   )
   known = has_ground_truth(config)
 
@@ -376,6 +400,8 @@ def make(config, image_shape) -> Experiment:
       state[n] = TrainState.create(params, tx, model_state=variables)
     for n in ("pool_X", "pool_Y"):
       state[n] = image_pool.init(obj.pool_size, tuple(image_shape))
+    if augment.ada_options(obj, augment_policy(config)):  # one p per discriminator
+      state["ada"] = {n: augment.ada_init() for n in DISCRIMINATORS}
     return state
 
   def translators(state):

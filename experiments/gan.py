@@ -149,15 +149,7 @@ def _check(config):
   augment_policy(config)
   for name in ("r1_gamma", "r2_gamma"):
     checks.real(f"objective.{name}", obj.get(name, 0.0), 0)
-  if obj.get("ada_target", 0.0):
-    checks.real("objective.ada_target", obj.ada_target, 0, 1, low_open=True)
-    checks.integer("objective.ada_interval", obj.ada_interval, 1)
-    checks.real("objective.ada_max_images", obj.ada_max_images, 0, low_open=True)
-    if not augment_policy(config):
-      raise ConfigError(
-        "objective.ada_target adapts the probability of objective.augment's transforms: "
-        "name some (e.g. augment='color,translation,cutout') or set ada_target=0."
-      )
+  augment.ada_options(obj, augment_policy(config))
   if m.architecture == "mlp":
     common.activation("model.g_activation", m.g_activation)
     common.activation("model.d_activation", m.d_activation)
@@ -229,16 +221,6 @@ def _augmented_apply(module, policy, params, model_state, x, key=None, train=Tru
   return _apply(module, params, model_state, x, key, train)
 
 
-def ada_options(config):
-  """ADA's settings, or None when objective.ada_target is 0 (off)."""
-  obj = config.objective
-  if not obj.get("ada_target", 0.0):
-    return None
-  return dict(
-    target=obj.ada_target, interval=int(obj.ada_interval), max_images=float(obj.ada_max_images)
-  )
-
-
 def _split_variables(variables):
   variables = dict(variables)
   return variables.pop("params"), variables
@@ -257,7 +239,7 @@ def make(config, image_shape) -> Experiment:
   d_apply = (
     functools.partial(_augmented_apply, disc, policy) if policy else functools.partial(_apply, disc)
   )
-  ada = ada_options(config)
+  ada = augment.ada_options(obj, policy)
   # lsgan's D aims at 1 for real images and 0 for fakes: its undecided output is 1/2
   centre = 0.5 if obj.discriminator_loss == "lsgan" else 0.0
   d_loss_fn = functools.partial(
@@ -286,8 +268,8 @@ def make(config, image_shape) -> Experiment:
       "gen": TrainState.create(g_params, tx_g, model_state=g_state),
       "disc": TrainState.create(d_params, tx_d, model_state=d_state),
     }
-    if ada:  # p, and the signs of D(real) summed over `images` real images since p moved
-      state["ada"] = {name: jnp.zeros((), jnp.float32) for name in ("p", "signs", "images")}
+    if ada:
+      state["ada"] = augment.ada_init()
     return state
 
   def train_step(state, batch, key):
@@ -296,7 +278,7 @@ def make(config, image_shape) -> Experiment:
     n = real.shape[0] // k
     p = state["ada"]["p"] if ada else None
     d_score = functools.partial(d_apply, p=p) if ada else d_apply
-    d_logs = []
+    d_logs, real_logits = [], []
     for i in range(k):  # k is static and small: unrolled.
       k_z, k_d = jax.random.split(jax.random.fold_in(key, i))
       # G's BatchNorm statistics from this forward pass are dropped: a D step leaves G as is.
@@ -305,6 +287,7 @@ def make(config, image_shape) -> Experiment:
         functools.partial(d_loss_fn, d_score), argnums=0, has_aux=True
       )(d.params, {"image": real[i * n : (i + 1) * n]}, k_d, model_state=d.model_state, fake=fake)
       d = d.apply_gradients(grads, tx_d, **ema_options(tc), model_state=aux["model_state"])
+      real_logits.append(aux["real_logits"])
       d_logs.append(
         {
           "d_loss": d_loss,
@@ -338,24 +321,11 @@ def make(config, image_shape) -> Experiment:
     )
     new_state = {"gen": g, "disc": d}
     if ada:
-      new_state["ada"] = _ada_step(state["ada"], [log["d_real_sign"] * n for log in d_logs], n, g)
+      new_state["ada"] = augment.ada_step(
+        state["ada"], real_logits, centre=centre, step=g.step, **ada
+      )
       metrics["train/ada_p"] = p
     return new_state, metrics
-
-  def _ada_step(a, signs, n, g):
-    """The signs of this step's D(real) added up; every ada interval (counted in G steps,
-    g.step after this one) p moves and the sums start again."""
-    signs, images = a["signs"] + sum(signs), a["images"] + n * len(signs)
-    due = g.step % ada["interval"] == 0
-    moved = augment.ada_update(
-      a["p"], signs, target=ada["target"], images=images, max_images=ada["max_images"]
-    )
-    zero = jnp.zeros((), jnp.float32)
-    return {
-      "p": jnp.where(due, moved, a["p"]),
-      "signs": jnp.where(due, zero, signs),
-      "images": jnp.where(due, zero, images),
-    }
 
   def generate(params, model_state, z):
     return g_apply(params, model_state, z, train=False)[0]

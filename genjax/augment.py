@@ -20,6 +20,9 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
+from genjax import config_checks
+from genjax.errors import ConfigError
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -120,6 +123,52 @@ def diff_augment(x, key, policy: Sequence[str], p=None):
       y = jnp.where(apply, y, x)
     x = y
   return x
+
+
+def ada_options(objective, policy: tuple):
+  """ADA's settings from a GAN family's objective section (ada_target, ada_interval,
+  ada_max_images), or None when ada_target is 0 (off); one clear error for bad values or
+  for ADA without transforms to adapt."""
+  if not objective.get("ada_target", 0.0):
+    return None
+  config_checks.real("objective.ada_target", objective.ada_target, 0, 1, low_open=True)
+  config_checks.integer("objective.ada_interval", objective.ada_interval, 1)
+  config_checks.real("objective.ada_max_images", objective.ada_max_images, 0, low_open=True)
+  if not policy:
+    raise ConfigError(
+      "objective.ada_target adapts the probability of objective.augment's transforms: "
+      "name some (e.g. augment='translation,cutout') or set ada_target=0."
+    )
+  return dict(
+    target=float(objective.ada_target),
+    interval=int(objective.ada_interval),
+    max_images=float(objective.ada_max_images),
+  )
+
+
+def ada_init() -> dict:
+  """ADA's state: p, and the signs of D(real) summed over `images` real images since p
+  last moved."""
+  return {name: jnp.zeros((), jnp.float32) for name in ("p", "signs", "images")}
+
+
+def ada_step(a: dict, real_scores, *, centre: float, step, target, interval, max_images):
+  """ADA's state after one train step: the signs of this step's D(real) scores (a list,
+  one per D update, [B] or a patch discriminator's [B, ...]: an example's sign is the mean
+  over its patches; `centre` is D's undecided output) added up, and every `interval`
+  steps (`step`: the steps done, this one included) p moved by ada_update and the sums
+  started again."""
+  per_example = lambda s: jnp.mean(jnp.sign(s - centre).reshape(s.shape[0], -1), axis=1)
+  signs = a["signs"] + sum(jnp.sum(per_example(s)) for s in real_scores)
+  images = a["images"] + sum(s.shape[0] for s in real_scores)
+  due = step % interval == 0
+  moved = ada_update(a["p"], signs, target=target, images=images, max_images=max_images)
+  zero = jnp.zeros((), jnp.float32)
+  return {
+    "p": jnp.where(due, moved, a["p"]),
+    "signs": jnp.where(due, zero, signs),
+    "images": jnp.where(due, zero, images),
+  }
 
 
 def ada_update(p, signs, *, target: float, images: float, max_images: float):

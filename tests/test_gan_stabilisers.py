@@ -366,7 +366,7 @@ def test_cyclegan_discriminator_objective_adds_r1_through_the_augmentation():
     )
 
   plain, aux = objective()
-  assert aux == {"model_state": {}}
+  assert set(aux) == {"model_state", "real_scores"} and aux["model_state"] == {}
   loss, aux = objective(r1_gamma=3.0)
   np.testing.assert_allclose(float(aux["r1"]), 1.5 * 4.0 / n, rtol=1e-5)
   np.testing.assert_allclose(float(loss), float(plain) + 1.5 * 4.0 / n, rtol=1e-5)
@@ -386,17 +386,26 @@ def test_cyclegan_default_discriminators_have_no_state_and_sn_is_checked():
     cyclegan.make(c, SHAPE)
 
 
-def test_cyclegan_step_with_augmentation_r1_and_sn_is_finite():
+def test_cyclegan_step_with_augmentation_ada_r1_and_sn_is_finite():
   # Every stabiliser on. Power iteration reads only D's kernel and u, not its input: the
   # step moves u by exactly D's own two passes (real, then fake), none for G's objective.
-  c = cyclegan_digits.get_config("smoke,diffaug,r1,sn")
+  c = cyclegan_digits.get_config("smoke,diffaug,ada,r1,sn")
   assert c.objective.augment == "translation,cutout" and c.objective.r1_gamma == 1.0
+  c.objective.update(ada_interval=2, ada_max_images=16)  # 8 images a move: p by 0.5
   exp = cyclegan.make(c, SHAPE)
   state = exp.init(jax.random.key(0))
   batch = {"image_a": _images(4), "image_b": _images(4, seed=1)}
-  new, m = jax.jit(exp.train_step)(state, batch, jax.random.key(1))
-  for name in ("loss_G", "loss_D_X", "loss_D_Y", "r1_D_X", "r1_D_Y"):
+  step = jax.jit(exp.train_step)
+  new, m = step(state, batch, jax.random.key(1))
+  for name in ("loss_G", "loss_D_X", "loss_D_Y", "r1_D_X", "r1_D_Y", "ada_p_D_X", "ada_p_D_Y"):
     assert np.isfinite(float(m[f"train/{name}"])), name
+  # One p per discriminator: after one step 4 real images gathered, after two p moved.
+  after_two, _ = step(new, batch, jax.random.key(2))
+  for n in ("D_X", "D_Y"):
+    assert (float(new["ada"][n]["images"]), float(new["ada"][n]["p"])) == (4.0, 0.0)
+    assert abs(float(new["ada"][n]["signs"])) <= 4.0
+    assert float(after_two["ada"][n]["images"]) == 0.0
+    assert float(after_two["ada"][n]["p"]) in (0.0, 0.5)
   disc = PatchDiscriminator(
     c.model.disc_features, c.model.disc_layers, spectral_norm=True, instance_norm=False
   )

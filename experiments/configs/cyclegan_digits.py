@@ -3,10 +3,12 @@ is domain A's other half under a known invertible map T (inverted, shifted one s
 pixel), so translation error is measured against ground truth. Minutes on 2 CPU cores.
 cyclegan_horse2zebra.py and cyclegan_monet2photo.py derive from it.
 Args: `smoke` (bool: seconds); `diffaug` (bool: DiffAugment translation,cutout of every
-image the discriminators see); `r1` (bool: R1 gradient penalty, gamma 1, on their real
-inputs); `sn` (bool: spectral normalisation of every conv of the discriminators, Miyato
-et al. 2018; it also removes their instance norm, which is scale-invariant and would
-cancel the normalisation of every conv but the output, see genjax/nn/cyclegan.py)."""
+image the discriminators see); `ada` (bool, with `diffaug`: each of those transforms
+applied with ADA's adaptive probability, one per discriminator); `r1` (bool: R1
+gradient penalty, gamma 1, on their real inputs); `sn` (bool: spectral normalisation of
+every conv of the discriminators, Miyato et al. 2018; it also removes their instance
+norm, which is scale-invariant and would cancel the normalisation of every conv but the
+output, see genjax/nn/cyclegan.py)."""
 
 import ml_collections
 
@@ -14,7 +16,7 @@ from experiments.configs import base
 
 
 def get_config(arg=None):
-  args = base.parse_arg(arg, smoke=False, diffaug=False, r1=False, sn=False)
+  args = base.parse_arg(arg, smoke=False, diffaug=False, ada=False, r1=False, sn=False)
   c = base.get_base_config()
   c.family = "cyclegan"
   c.data.update(name="digits_cycle/16x16", domains=("trainA", "trainB"))
@@ -39,6 +41,11 @@ def get_config(arg=None):
       augment="translation,cutout" if args.diffaug else "",
       r1_gamma=1.0 if args.r1 else 0.0,  # gradient penalty on real images
       r2_gamma=0.0,  # gradient penalty on fakes
+      # ADA's adaptive probability of those transforms, one p per discriminator (0: off,
+      # always applied); target, interval and speed as gan_digits.py's
+      ada_target=0.6 if args.diffaug and args.ada else 0.0,
+      ada_interval=4,
+      ada_max_images=50_000,
     )
   )
   c.optim.update(name="adam", learning_rate=2e-4, b1=0.5, schedule="constant_then_linear")
