@@ -2,7 +2,7 @@
 results.json and figures/ in the workdir. Rerunning the same command resumes: a run that
 is trained and measured is read back, an interrupted one continues from its checkpoint.
 
-  # 3 seeds of every family at 90 s of training each: 79 min on one CPU core
+  # 3 seeds of every family at 90 s of training each: about 95 min on one CPU core
   taskset -c 0 python -m launch.compare --workdir=workdirs/compare
   python -m launch.compare --workdir=/tmp/compare --smoke          # seconds per family
   python -m launch.compare --workdir=workdirs/compare --only=gan,dcgan --budget_s=600
