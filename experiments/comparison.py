@@ -72,12 +72,30 @@ ENTRIES = (
     "VAE, MLP 64-500-500-2, logistic-mixture decoder",
     "importance-weighted bound, k = 1000",
   ),
-  Entry("gan", "gan_digits", "GAN, MLP, stabilised: DiffAugment, R1, SN, TTUR", ""),
+  # `tuned`: the settings the recorded sweep chose (launch.compare --sweep, 2026-12-03:
+  # sweep.md in the comparison's workdir, and the README's table of it)
+  Entry(
+    "gan",
+    "gan_digits",
+    "GAN, MLP, stabilised: DiffAugment, R1, SN, TTUR",
+    "",
+    tuned=(("width", 0.5),),
+  ),
   Entry("gan_paper", "gan_digits:paper", "GAN, MLP, the paper's setting", "", sweep=False),
-  Entry("dcgan", "dcgan_digits", "DCGAN, conv 128-64 / 64-128, DiffAugment with ADA", ""),
+  Entry(
+    "dcgan",
+    "dcgan_digits",
+    "DCGAN, conv 128-64 / 64-128, DiffAugment with ADA",
+    "",
+    tuned=(("lr", 2.0),),
+  ),
   Entry("dcgan_paper", "dcgan_digits:paper", "DCGAN, the paper's setting", "", sweep=False),
   Entry(
-    "ddpm", "ddpm_digits", "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps", "variational bound"
+    "ddpm",
+    "ddpm_digits",
+    "DDPM, U-Net, T = 1000; samples by DDIM, 50 steps",
+    "variational bound",
+    tuned=(("lr", 2.0),),
   ),
   Entry(
     "ddpm_ancestral",
@@ -99,7 +117,11 @@ ENTRIES = (
     for n in (10, 20, 100)
   ),
   Entry(
-    "pixelcnn", "pixelcnn_digits:logistic", "PixelCNN, 5 residual blocks, logistic mixture", "exact"
+    "pixelcnn",
+    "pixelcnn_digits:logistic",
+    "PixelCNN, 5 residual blocks, logistic mixture",
+    "exact",
+    tuned=(("width", 2.0),),
   ),
   Entry(
     "gated_pixelcnn",
@@ -107,7 +129,13 @@ ENTRIES = (
     "Gated PixelCNN, 5 gated layers, logistic mixture",
     "exact",
   ),
-  Entry("row_lstm", "row_lstm_digits:logistic", "Row LSTM, 2 layers, logistic mixture", "exact"),
+  Entry(
+    "row_lstm",
+    "row_lstm_digits:logistic",
+    "Row LSTM, 2 layers, logistic mixture",
+    "exact",
+    tuned=(("width", 2.0),),
+  ),
   Entry(
     "diagonal_bilstm",
     "diagonal_bilstm_digits:logistic",
