@@ -8,8 +8,9 @@ Adam 2e-4 with beta1 0.5 for both networks, as the paper.
 Of gan_digits.py's stabilisers `diffaug` and `ada` are on by default: DiffAugment's
 transforms, each applied with ADA's adaptive probability. Measured at 3,000 steps on
 16x16, one seed each, Fréchet distance (the VAE at 16x16: 78.3) is 67.9 for the paper's
-setting, 61.1 with DiffAugment and ADA (p settles near 0.5; 10 of 10 classes; 3 min 57 s
-on one core), 62.2 with DiffAugment always on (seeds 1, 2: 67.2, 68.6), 93.6 with
+setting, 61.1 with DiffAugment and ADA (seeds 1, 2: 65.4, 61.6; p settles near 0.5; 10
+of 10 classes; about 4 minutes on one core), 62.2 with DiffAugment always on (seeds 1,
+2: 67.2, 68.6), 93.6 with
 DiffAugment and `ttur` (G's lower
 learning rate is slower to start), and 133.6 with DiffAugment, `r1` and `sn` (R1's double
 backprop through the convs and D without BatchNorm make each step about 5x slower on CPU,
