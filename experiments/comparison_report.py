@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from experiments import comparison
+from experiments import comparison, comparison_summary
 from experiments import comparison_claims as claims
 from genjax import viz
 
@@ -28,11 +28,11 @@ def write(
   curves: dict | None = None,
 ) -> list:
   """summaries/speeds/samples: {entry name: ...}; curves: {trained entry name: [one
-  comparison.quality_curve per run]}. Returns the paths written."""
+  comparison_summary.quality_curve per run]}. Returns the paths written."""
   every_s = (
     comparison.SMOKE_QUALITY_EVERY_S if smoke else budget_s / comparison.QUALITY_CURVE_POINTS
   )
-  mean_curves = {n: comparison.mean_curve(c) for n, c in (curves or {}).items()}
+  mean_curves = {n: comparison_summary.mean_curve(c) for n, c in (curves or {}).items()}
   mean_curves = {n: c for n, c in mean_curves.items() if c}
   figures = os.path.join(workdir, "figures")
   paths = [

@@ -177,8 +177,7 @@ def make_train_step(
     r2_gamma=r2_gamma,
   )
 
-  # lsgan's discriminators aim at 1 for real images and 0 for fakes: undecided is 1/2
-  centre = 0.5 if gan_loss == "lsgan" else 0.0
+  centre = augment.undecided_score(gan_loss)
 
   def train_step(state, batch, key):
     k_gen, k_pool_x, k_pool_y, k_dx, k_dy = jax.random.split(key, 5)
@@ -372,6 +371,7 @@ def make(config, image_shape) -> Experiment:
     return nets[net].apply(variables, x, train=False), model_state
 
   tx = make_optimizer(config.optim, config.train.num_steps)
+  ada = augment.ada_options(obj, augment_policy(config))
   train_step = make_train_step(
     apply_fn,
     tx,
@@ -384,7 +384,7 @@ def make(config, image_shape) -> Experiment:
     augment_policy=augment_policy(config),
     r1_gamma=obj.get("r1_gamma", 0.0),
     r2_gamma=obj.get("r2_gamma", 0.0),
-    ada=augment.ada_options(obj, augment_policy(config)),
+    ada=ada,
   )
   known = has_ground_truth(config)
 
@@ -400,7 +400,7 @@ def make(config, image_shape) -> Experiment:
       state[n] = TrainState.create(params, tx, model_state=variables)
     for n in ("pool_X", "pool_Y"):
       state[n] = image_pool.init(obj.pool_size, tuple(image_shape))
-    if augment.ada_options(obj, augment_policy(config)):  # one p per discriminator
+    if ada:  # one p per discriminator
       state["ada"] = {n: augment.ada_init() for n in DISCRIMINATORS}
     return state
 

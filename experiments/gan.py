@@ -240,8 +240,7 @@ def make(config, image_shape) -> Experiment:
     functools.partial(_augmented_apply, disc, policy) if policy else functools.partial(_apply, disc)
   )
   ada = augment.ada_options(obj, policy)
-  # lsgan's D aims at 1 for real images and 0 for fakes: its undecided output is 1/2
-  centre = 0.5 if obj.discriminator_loss == "lsgan" else 0.0
+  centre = augment.undecided_score(obj.discriminator_loss)
   d_loss_fn = functools.partial(
     discriminator_objective,
     kind=obj.discriminator_loss,

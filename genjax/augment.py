@@ -146,6 +146,12 @@ def ada_options(objective, policy: tuple):
   )
 
 
+def undecided_score(loss: str) -> float:
+  """D's output when it cannot tell real from fake, the centre of ADA's sign: 1/2 for
+  lsgan (targets 1 for real images, 0 for fakes), 0 for a logit or hinge score."""
+  return 0.5 if loss == "lsgan" else 0.0
+
+
 def ada_init() -> dict:
   """ADA's state: p, and the signs of D(real) summed over `images` real images since p
   last moved."""

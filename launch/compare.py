@@ -81,6 +81,7 @@ def main(argv):
   from experiments import (
     comparison,  # pylint: disable=import-outside-toplevel
     comparison_report,  # pylint: disable=import-outside-toplevel
+    comparison_summary,  # pylint: disable=import-outside-toplevel
   )
   from experiments.feature_net import ensure_feature_net  # pylint: disable=import-outside-toplevel
   from genjax.errors import ConfigError  # pylint: disable=import-outside-toplevel
@@ -140,7 +141,7 @@ def main(argv):
   summaries, speeds, samples = {}, {}, {}
   curves = {  # quality while training: the rows that train (the others share their runs)
     e.name: [
-      comparison.quality_curve(rundir(e, s), r)
+      comparison_summary.quality_curve(rundir(e, s), r)
       for s, r in enumerate(records_of[e.name])
       if not r.get("diverged")
     ]
@@ -148,7 +149,7 @@ def main(argv):
     if not e.of
   }
   for e in chosen:
-    summaries[e.name] = comparison.summarise(records_of[e.name])
+    summaries[e.name] = comparison_summary.summarise(records_of[e.name])
     decay = configs[(e.name, 0)].train.ema_decay
     summaries[e.name]["parameters"] = f"EMA, decay {decay:g}" if decay else "raw (no EMA)"
 

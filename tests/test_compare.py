@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from experiments import comparison, comparison_claims, comparison_report
+from experiments import comparison, comparison_claims, comparison_report, comparison_summary
 from genjax.errors import ConfigError
 from tests.conftest import run_launch
 
@@ -127,7 +127,7 @@ def test_summary_over_seeds_and_diverged_runs():
     {"metrics": {"eval/fd_digits": 14.0}, "train_steps_per_sec": 6.0},
     {"diverged": "loss is NaN at step 7"},
   ]
-  s = comparison.summarise(records)
+  s = comparison_summary.summarise(records)
   assert (s["runs"], s["diverged"]) == (3, 1)
   assert s["mean"]["eval/fd_digits"] == 12.0
   assert s["sd"]["eval/fd_digits"] == pytest.approx(math.sqrt(8.0))
@@ -150,23 +150,23 @@ def test_quality_curve_of_a_run_and_its_mean_over_seeds(tmp_path):
   (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
   record = {"finished": True, "step": 60, "train_seconds": 46.0}
   record["metrics"] = {"eval/fd_digits": 100.0, **fd}
-  curve = comparison.quality_curve(str(tmp_path), record)
+  curve = comparison_summary.quality_curve(str(tmp_path), record)
   assert [(p["step"], p["train_seconds"], p["fd"], p.get("final")) for p in curve] == [
     (20, 16.0, 300.0, None),
     (40, 31.0, 200.0, None),
     (60, 46.0, 100.0, True),
   ]
-  old = comparison.quality_curve(str(tmp_path / "before"), record)
+  old = comparison_summary.quality_curve(str(tmp_path / "before"), record)
   assert [(p["train_seconds"], p["fd"]) for p in old] == [(46.0, 100.0)]
   other = [dict(p, train_seconds=p["train_seconds"] + 1, fd=p["fd"] + 20) for p in curve]
-  mean = comparison.mean_curve([curve, other, old])
+  mean = comparison_summary.mean_curve([curve, other, old])
   assert [(p["train_seconds"], p["fd"], p["seeds"]) for p in mean] == [
     (16.5, 310.0, 2),
     (31.5, 210.0, 2),
     (pytest.approx(46 + 1 / 3), pytest.approx(100 + 20 / 3), 3),
   ]
   assert mean[0]["fd_sd"] == pytest.approx(math.sqrt(200.0))
-  assert math.isnan(comparison.mean_curve([old])[0]["fd_sd"])
+  assert math.isnan(comparison_summary.mean_curve([old])[0]["fd_sd"])
 
 
 def test_compare_smoke_writes_the_report_and_a_rerun_reads_it_back(tmp_path, tfds_dir):
