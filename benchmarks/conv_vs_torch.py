@@ -59,7 +59,7 @@ REPO = os.path.dirname(HERE)
 MODELS = {
   "vae_conv": ("vae_digits:conv", 128),
   "pixelcnn": ("pixelcnn_digits", 32),
-  "dcgan": ("dcgan_digits", 64),
+  "dcgan": ("dcgan_digits:paper", 64),  # torch_conv_models.dcgan: no augmentation
   "ddpm8": ("ddpm_digits", 32),
   "ddpm28": ("ddpm_digits:size=28", 32),
 }
@@ -103,6 +103,7 @@ def _build(model: str, batch: int):
   from genjax import data as gdata
   from genjax.train import mesh as mesh_lib
   from genjax.train.loop import make_step_fn
+  from genjax.train.state import TrainState
 
   logging.set_verbosity(logging.WARNING)
   name, _, arg = MODELS[model][0].partition(":")
@@ -120,7 +121,11 @@ def _build(model: str, batch: int):
   for i in range(3):
     state, _ = compiled(state, data, np.int32(i))
   jax.block_until_ready(state)
-  trainable = [s.params for s in jax.tree.leaves(state, is_leaf=lambda s: hasattr(s, "params"))]
+  # The networks' parameters only: a state also holds other arrays (DCGAN's ADA probability).
+  is_train_state = lambda s: isinstance(s, TrainState)
+  trainable = [
+    s.params for s in jax.tree.leaves(state, is_leaf=is_train_state) if is_train_state(s)
+  ]
   return compiled, state, data, sum(x.size for x in jax.tree.leaves(trainable)), compile_s
 
 

@@ -30,6 +30,9 @@ if "PYTEST_XDIST_WORKER" not in os.environ and "JAX_COMPILATION_CACHE_DIR" not i
   atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
+# Before any test module can start JAX's backend: genjax's XLA:CPU flag (genjax/xla_flags.py).
+import genjax  # noqa: E402, F401
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -25,7 +25,7 @@ CONFIGS = {
   "conv_autoencoder_digits": {},
   "mae_digits": {},
   "classifier_digits": {},
-  "dcgan_digits": {},
+  "dcgan_digits:paper": {},  # its layers; DiffAugment and ADA are no layers
   "cyclegan_digits": {},
   "ddpm_digits": {"model.num_res_blocks": 1},
   "pixelcnn_digits:logistic": {},

@@ -1,0 +1,42 @@
+"""XLA:CPU convolutions by XLA's own (Eigen) kernels instead of YNNPACK's.
+
+jaxlib 0.10 hands convolutions on CPU to YNNPACK by default (its "individual
+convolution" fusions), whose kernels ran each convolution on one core of two. XLA's own
+convolutions use every core. Measured side by side on 2 CPU cores (the training steps of
+benchmarks/conv_vs_torch.py, 2026-12-03), the same steps with XLA's convolutions take
+0.52x the time (conv VAE, batch 128), 0.74x (DDPM U-Net at 28x28), 0.87x (PixelCNN),
+0.69x (DCGAN) and 0.91x (DDPM U-Net at 8x8); matrix products and reductions stay with
+YNNPACK. Results differ from YNNPACK's by float rounding only (the sums run in another
+order).
+
+XLA reads its flags once, when JAX starts its CPU backend (at the first computation, not
+at `import jax`), so `genjax` sets this one on import. Set by hand in XLA_FLAGS, the
+user's value wins. The flag is experimental: it is added only for the jaxlib minor
+version it was measured on (an unknown XLA flag stops the process), and does nothing on
+GPU or TPU.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+import os
+
+FLAG = "--xla_cpu_experimental_ynn_fusion_type"
+# Removes one type from YNNPACK's default list and keeps the rest (dot, reduce, ...).
+VALUE = "-individual_convolution"
+MEASURED_ON = ("0", "10")  # jaxlib major, minor
+
+
+def applies(jaxlib_version: str, xla_flags: str) -> bool:
+  """Whether the flag is added: the measured jaxlib, and not already set by hand."""
+  return tuple(jaxlib_version.split(".")[:2]) == MEASURED_ON and FLAG not in xla_flags
+
+
+def set_default() -> None:
+  try:
+    version = metadata.version("jaxlib")
+  except metadata.PackageNotFoundError:
+    return
+  flags = os.environ.get("XLA_FLAGS", "")
+  if applies(version, flags):
+    os.environ["XLA_FLAGS"] = f"{flags} {FLAG}={VALUE}".strip()
