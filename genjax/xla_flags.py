@@ -27,16 +27,21 @@ VALUE = "-individual_convolution"
 MEASURED_ON = ("0", "10")  # jaxlib major, minor
 
 
-def applies(jaxlib_version: str, xla_flags: str) -> bool:
-  """Whether the flag is added: the measured jaxlib, and not already set by hand."""
-  return tuple(jaxlib_version.split(".")[:2]) == MEASURED_ON and FLAG not in xla_flags
+def applies(jaxlib_version: str, xla_flags: str, flag: str = FLAG) -> bool:
+  """Whether `flag` is added: the measured jaxlib, and not already set by hand."""
+  return tuple(jaxlib_version.split(".")[:2]) == MEASURED_ON and flag not in xla_flags
 
 
-def set_default() -> None:
+def add(flag: str, value: str) -> None:
+  """Appends `flag=value` to XLA_FLAGS where `applies`; call before JAX's first computation."""
   try:
     version = metadata.version("jaxlib")
   except metadata.PackageNotFoundError:
     return
   flags = os.environ.get("XLA_FLAGS", "")
-  if applies(version, flags):
-    os.environ["XLA_FLAGS"] = f"{flags} {FLAG}={VALUE}".strip()
+  if applies(version, flags, flag):
+    os.environ["XLA_FLAGS"] = f"{flags} {flag}={value}".strip()
+
+
+def set_default() -> None:
+  add(FLAG, VALUE)

@@ -17,7 +17,7 @@ import experiments
 from genjax.errors import TrainingDiverged
 from genjax.train import storage
 from genjax.train.loop import restore_latest, train_and_evaluate
-from tests.conftest import REPO, run_launch
+from tests.conftest import REPO, run_launch, xla_flags_with
 from tests.fault_worker import poison_batches
 
 CONFIG = "experiments/configs/vae_digits.py:smoke"
@@ -36,7 +36,7 @@ def _args(workdir, tfds_dir):
 def _env(**extra):
   return dict(
     os.environ,
-    XLA_FLAGS="--xla_force_host_platform_device_count=1",
+    XLA_FLAGS=xla_flags_with(1),
     PYTHONUNBUFFERED="1",
     **extra,
   )

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, assert_same_state, run_launch
+from tests.conftest import REPO, assert_same_state, run_launch, xla_flags_with
 
 CONFIG = "experiments/configs/vae_digits.py:smoke"
 
@@ -172,7 +172,7 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, tfds_dir):
   workdir = str(tmp_path / "term")
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONUNBUFFERED="1")
+  env = dict(os.environ, XLA_FLAGS=xla_flags_with(1), PYTHONUNBUFFERED="1")
   cmd = [
     sys.executable,
     "-m",
@@ -223,7 +223,7 @@ def _start_two(workdir, tfds_dir, *extra, per_process=((), ())):
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1", PYTHONUNBUFFERED="1")
+  env = dict(os.environ, XLA_FLAGS=xla_flags_with(1), PYTHONUNBUFFERED="1")
   procs = [
     subprocess.Popen(
       [
