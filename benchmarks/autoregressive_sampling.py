@@ -17,6 +17,7 @@ import numpy as np
 
 from experiments import autoregressive
 from genjax import data as gdata
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(

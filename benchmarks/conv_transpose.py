@@ -34,6 +34,7 @@ from genjax.nn.upsample import (
   conv_transpose_subpixel,
   depth_to_space,
 )
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 DN = ("NHWC", "HWIO", "NHWC")
 

@@ -104,6 +104,7 @@ def _build(model: str, batch: int):
   from genjax.train import mesh as mesh_lib
   from genjax.train.loop import make_step_fn
   from genjax.train.state import TrainState
+  import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
   logging.set_verbosity(logging.WARNING)
   name, _, arg = MODELS[model][0].partition(":")

@@ -16,6 +16,7 @@ import jax
 
 import experiments
 from genjax.train.loop import restore_latest
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", "ddpm_digits", "Config (name[:arg]) under experiments/configs.")

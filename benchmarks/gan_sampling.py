@@ -13,6 +13,7 @@ from absl import app, flags, logging
 import jax
 
 import experiments
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("configs", ["gan_digits", "dcgan_digits"], "Configs (name[:arg]).")

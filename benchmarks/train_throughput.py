@@ -24,6 +24,7 @@ from genjax import data as gdata
 from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
 from genjax.train.loop import make_step_fn
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(

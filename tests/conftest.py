@@ -30,13 +30,13 @@ if "PYTEST_XDIST_WORKER" not in os.environ and "JAX_COMPILATION_CACHE_DIR" not i
   atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
-# Before any test module can start JAX's backend: genjax's XLA:CPU flag (genjax/xla_flags.py),
-# and one for the tests only. XLA:CPU's older loop emitters compile faster than its fusion
-# emitters: the CycleGAN step with every stabiliser compiled in 14.3 s instead of 17.8 s
-# and its init in 4.8 s instead of 7.2 s (3 alternating runs each, one core); the
-# programs they build run no slower at these sizes. Inherited by xdist's workers and the
-# processes the tests start.
-from genjax import xla_flags  # noqa: E402
+# Before any test module can start JAX's backend: the launchers' XLA:CPU flag (importing
+# `launch` sets it, launch/xla_flags.py), and one for the tests only. XLA:CPU's older loop
+# emitters compile faster than its fusion emitters: the CycleGAN step with every
+# stabiliser compiled in 14.3 s instead of 17.8 s and its init in 4.8 s instead of 7.2 s
+# (3 alternating runs each, one core); the programs they build ran that step in 0.20-0.27
+# s either way. Inherited by xdist's workers and the processes the tests start.
+from launch import xla_flags  # noqa: E402
 
 xla_flags.add("--xla_cpu_use_fusion_emitters", "false")
 

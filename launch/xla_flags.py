@@ -10,8 +10,11 @@ YNNPACK. Results differ from YNNPACK's by float rounding only (the sums run in a
 order).
 
 XLA reads its flags once, when JAX starts its CPU backend (at the first computation, not
-at `import jax`), so `genjax` sets this one on import. Set by hand in XLA_FLAGS, the
-user's value wins. The flag is experimental: it is added only for the jaxlib minor
+at `import jax`). The process's entry point sets them: importing the `launch` package
+does (launch/__init__.py), so every launcher, benchmark and test has it; genjax itself
+stays free of process state, so a script of your own that imports genjax alone runs
+jaxlib's default unless it imports `launch` first or sets XLA_FLAGS. Set by hand in
+XLA_FLAGS, the user's value wins. The flag is experimental: it is added only for the jaxlib minor
 version it was measured on (an unknown XLA flag stops the process), and does nothing on
 GPU or TPU.
 """
