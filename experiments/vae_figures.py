@@ -2,9 +2,9 @@
 interpolations, the 2-D manifold (Figure 4), the latent space and the bound curves."""
 
 import os
+import statistics
 
 import numpy as np
-from scipy.stats import norm
 
 from experiments import autoencoder_figures
 from experiments.figure_helpers import has_every_class, metric_curves, one_per_class
@@ -56,8 +56,9 @@ def make_all(state, ctx, *, encode, decode, reconstruct, sample, metric_suffix: 
 
   latent_dim = int(cfg.model.latent_dim)
   if latent_dim == 2:
-    # The paper's Figure 4: decode a grid of the prior's quantiles.
-    q = norm.ppf(np.linspace(0.05, 0.95, 20))
+    # The paper's Figure 4: decode a grid of the prior's quantiles (the standard library's
+    # inverse normal CDF: scipy.stats took 1.3 s of every launch's 4.8 s of imports).
+    q = np.array([statistics.NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, 20)])
     z1, z2 = np.meshgrid(q, q[::-1], indexing="xy")  # z1 left to right, z2 bottom to top
     grid = np.stack([z1, z2], -1).reshape(-1, 2)
     paths.append(

@@ -25,6 +25,11 @@ def _train(workdir, tfds_dir, *extra, devices=1):
   )
 
 
+# The tests of one trained workdir share it on one xdist worker (setup.cfg's --dist
+# loadgroup): spread over both, each worker trained it again (18-20 s each).
+_SHARES_TRAINED = pytest.mark.xdist_group("launch_trained")
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tfds_dir):
   workdir = str(tmp_path_factory.mktemp("main") / "vae")
@@ -33,6 +38,7 @@ def trained(tmp_path_factory, tfds_dir):
   return workdir, result
 
 
+@_SHARES_TRAINED
 def test_main_job_trains_evaluates_and_writes_figures(trained):
   workdir, result = trained
   assert "step 20/20" in result.stdout
@@ -48,6 +54,7 @@ def test_main_job_trains_evaluates_and_writes_figures(trained):
   assert os.path.exists(os.path.join(workdir, "checkpoints", "20"))
 
 
+@_SHARES_TRAINED
 def test_tensorboard_reads_the_event_files(trained):
   from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -59,6 +66,7 @@ def test_tensorboard_reads_the_event_files(trained):
   assert "samples" in tags["images"]
 
 
+@_SHARES_TRAINED
 def test_rerunning_the_command_resumes_instead_of_starting_over(trained, tfds_dir):
   workdir, _ = trained
   result = _train(workdir, tfds_dir, "--config.train.num_steps=25", "--figures=false")
@@ -68,6 +76,7 @@ def test_rerunning_the_command_resumes_instead_of_starting_over(trained, tfds_di
   assert os.path.exists(os.path.join(workdir, "config.resumed_at_20.json"))
 
 
+@_SHARES_TRAINED
 def test_sample_writes_a_grid_from_the_latest_checkpoint(trained, tmp_path):
   out = str(tmp_path / "grid.png")
   result = run_launch("sample", f"--workdir={trained[0]}", "--num=9", f"--out={out}")

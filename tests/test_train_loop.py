@@ -80,6 +80,27 @@ def toy_config(vae_smoke):
   return c
 
 
+def test_a_resumed_run_in_the_same_process_reuses_the_traced_step(toy_config, tmp_path):
+  """The step, init and eval functions are jitted once per (experiment, mesh, key): the
+  resumed run and a second workdir trace nothing again; another seed's key does."""
+  toy = _toy()
+  traced = []
+  step = toy.train_step
+  toy = Experiment(
+    init=toy.init,
+    train_step=lambda *a: traced.append(1) or step(*a),  # runs once per trace
+    eval_step=toy.eval_step,
+  )
+  workdir = str(tmp_path / "once")
+  train_and_evaluate(toy, toy_config, workdir, should_stop=lambda s: s == 10)
+  train_and_evaluate(toy, toy_config, workdir)
+  train_and_evaluate(toy, toy_config, str(tmp_path / "again"))
+  assert len(traced) == 1 and _params(toy, toy_config, workdir)[0] == 30
+  toy_config.seed += 1
+  train_and_evaluate(toy, toy_config, str(tmp_path / "other_seed"))
+  assert len(traced) == 2
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(toy_config, tmp_path):
   workdir = str(tmp_path / "nan")
   with pytest.raises(TrainingDiverged, match=r"train/loss became nan by step 15.*step 10"):

@@ -1,5 +1,7 @@
 """Evaluation over a whole split, and sample quality, for any family."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,8 +10,10 @@ from genjax import data as gdata
 from genjax.train import mesh as mesh_lib
 
 
+@functools.lru_cache(maxsize=4)
 def make_eval_fn(experiment, mesh):
-  """Jits `eval_step` with the batch sharded and per-example outputs left sharded."""
+  """Jits `eval_step` with the batch sharded and per-example outputs left sharded; one per
+  (experiment, mesh), so that a later run in this process reuses its traces."""
   repl, sharded = mesh_lib.replicated(mesh), mesh_lib.batch_sharded(mesh)
 
   def step(state, batch, key):
