@@ -19,6 +19,7 @@ the row says at which batch. Not a test: printed, never asserted.
 import importlib
 import os
 import resource
+import sys
 import tempfile
 import time
 
@@ -124,7 +125,14 @@ def measure(spec: str, steps: int) -> dict:
     timed //= 2
     compiled, batch, _ = _compile(experiment, config, mesh, state, timed)
   step_s = float("nan")
-  if steps > 0 and _step_bytes(compiled) <= limit:
+  if steps > 0 and _step_bytes(compiled) > limit:  # an odd batch that still does not fit
+    print(
+      f"{spec}: its step needs {_step_bytes(compiled) / 2**20:,.1f} MiB at batch {timed}, "
+      f"more than the {limit / 2**20:,.1f} MiB here, and {timed} does not halve: not timed.",
+      file=sys.stderr,
+      flush=True,
+    )
+  elif steps > 0:
     state, _ = compiled(state, batch, np.int32(0))
     jax.block_until_ready(state)
     times = []
@@ -152,6 +160,10 @@ def measure(spec: str, steps: int) -> dict:
   )
 
 
+def _time_cell(seconds: float) -> str:
+  return "not timed" if not np.isfinite(seconds) else f"{seconds:.3g}"
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
@@ -168,8 +180,8 @@ def main(argv):
     r = measure(spec, FLAGS.steps)
     print(
       f"| {r['config']} | {r['batch']} | {r['timed']} | {r['image']} | {r['state_numbers']:,} "
-      f"| {r['compile_s']:.1f} | {r['step_s']:.3g} | {r['gflop']:.1f} | {r['step_mib']:.0f} "
-      f"| {r['peak_mb']:.0f} "
+      f"| {r['compile_s']:.1f} | {_time_cell(r['step_s'])} | {r['gflop']:.1f} "
+      f"| {r['step_mib']:.0f} | {r['peak_mb']:.0f} "
       f"| {r['num_steps']:,} | {_hours(r['here_s'])} | {_hours(r['h100_s'])} |",
       flush=True,
     )
