@@ -36,10 +36,10 @@ def make_step_fn(experiment: Experiment, mesh, key, steps_per_dispatch: int = 1)
   it would have had alone, so that a small model on a fast accelerator is not bound by
   Python's dispatch of one step at a time.
 
-  The same experiment, mesh, key and k give the same jitted function, whose traced and
-  compiled step a later run in this process reuses: a resumed run (or another run of
-  launch.compare's) then skips tracing, lowering and loading the step again, 4-6 s of
-  the CycleGAN smoke step on one core."""
+  The same experiment object, mesh, key and k give the same jitted function, whose
+  traced and compiled step a later run in this process reuses: a resumed run of that
+  experiment skips tracing, lowering and loading the step again (the CycleGAN resume
+  test: 17.3 s instead of 22.0 s on one core, compilation cache empty)."""
   bits = tuple(np.asarray(jax.random.key_data(key)).ravel().tolist())
   return _step_fn(experiment, mesh, str(jax.random.key_impl(key)), bits, steps_per_dispatch)
 
