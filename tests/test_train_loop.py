@@ -81,8 +81,8 @@ def toy_config(vae_smoke):
 
 
 def test_a_resumed_run_in_the_same_process_reuses_the_traced_step(toy_config, tmp_path):
-  """The step, init and eval functions are jitted once per (experiment, mesh, key): the
-  resumed run and a second workdir trace nothing again; another seed's key does."""
+  """The train step is jitted once per (experiment, mesh, key), as are init, sample and
+  eval: the resumed run and a second workdir trace it no more; another seed's key does."""
   toy = _toy()
   traced = []
   step = toy.train_step
