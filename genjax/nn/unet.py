@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from genjax.nn.fastconv import Conv
+from genjax.nn.groupnorm import GroupNorm
 
 _init = nn.initializers.variance_scaling(1.0, "fan_avg", "uniform")  # Ho et al.'s default
 _zeros = nn.initializers.zeros
@@ -37,12 +38,12 @@ class ResBlock(nn.Module):
   @nn.compact
   def __call__(self, x, temb, train: bool):
     conv = lambda ch, k, init=_init: Conv(ch, (k, k), dtype=self.dtype, kernel_init=init)
-    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(x))
+    h = nn.swish(GroupNorm(self.groups, dtype=self.dtype)(x))
     h = conv(self.out_ch, 3)(h)
     h = (
       h + nn.Dense(self.out_ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))[:, None, None]
     )
-    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(h))
+    h = nn.swish(GroupNorm(self.groups, dtype=self.dtype)(h))
     h = nn.Dropout(self.dropout, deterministic=not train)(h)
     h = conv(self.out_ch, 3, _zeros)(h)
     if x.shape[-1] != self.out_ch:
@@ -59,7 +60,7 @@ class AttnBlock(nn.Module):
   @nn.compact
   def __call__(self, x):
     b, hgt, wid, ch = x.shape
-    h = nn.GroupNorm(self.groups, dtype=self.dtype)(x).reshape(b, hgt * wid, ch)
+    h = GroupNorm(self.groups, dtype=self.dtype)(x).reshape(b, hgt * wid, ch)
     dense = lambda init=_init: nn.Dense(ch, dtype=self.dtype, kernel_init=init)
     q, k, v = dense()(h), dense()(h), dense()(h)
     w = jax.nn.softmax(jnp.einsum("bqc,bkc->bqk", q, k) / math.sqrt(ch), axis=-1)
@@ -119,5 +120,5 @@ class UNet(nn.Module):
         h = conv3(h.shape[-1])(h)
     assert not hs
 
-    h = nn.swish(nn.GroupNorm(self.groups, dtype=self.dtype)(h))
+    h = nn.swish(GroupNorm(self.groups, dtype=self.dtype)(h))
     return conv3(out_ch, _zeros)(h).astype(jnp.float32)
