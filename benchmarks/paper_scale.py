@@ -4,6 +4,7 @@ paper's training would cost, here and on an H100.
   python benchmarks/paper_scale.py                        # every paper config
   python benchmarks/paper_scale.py --configs=ddpm_cifar10 --steps=3
   python benchmarks/paper_scale.py --steps=0              # compile only: FLOPs and estimates
+  python benchmarks/paper_scale.py --compute_dtype=bfloat16   # on a GPU: with its MFU
 
 For each config: the real model, batch and image size of the paper's setting, the loop's
 own jitted step, batches from `tfds.testing.mock_data` through the real pipeline (no
@@ -58,6 +59,7 @@ flags.DEFINE_float(
   "Memory one step may use (0: the device's limit; on CPU 70 % of the host's RAM). A step "
   "that needs more is timed at a halving of its batch that fits, scaled to the full batch.",
 )
+flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 
 
 def _hours(seconds: float) -> str:
@@ -108,6 +110,8 @@ def measure(spec: str, steps: int) -> dict:
   name, _, arg = spec.partition(":")
   config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
   config.data.data_dir = tempfile.mkdtemp()
+  if FLAGS.compute_dtype:
+    config.train.compute_dtype = FLAGS.compute_dtype
   mesh = mesh_lib.make_mesh()
   experiment = experiments.build(config)
   state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
@@ -143,6 +147,7 @@ def measure(spec: str, steps: int) -> dict:
       times.append(time.perf_counter() - t)
     step_s = float(np.median(times)) * full / timed
   n = config.train.num_steps
+  peak = flops_lib.peak_flops(jax.devices()[0].device_kind)
   return dict(
     config=spec,
     batch=full,
@@ -157,6 +162,7 @@ def measure(spec: str, steps: int) -> dict:
     num_steps=n,
     here_s=step_s * n,
     h100_s=step_flops * n / H100_AT_40,
+    mfu=step_flops / step_s / peak if peak and np.isfinite(step_s) else None,
   )
 
 
@@ -168,19 +174,24 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   dev = jax.devices()[0]
-  print(f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()})")
+  print(
+    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "
+    f"dtype: {FLAGS.compute_dtype or 'config default'}"
+  )
   print(
     "| config | batch | timed at batch | image | state numbers | compile s | s/step here "
-    "| GFLOP/step "
+    "| GFLOP/step | MFU "
     "| step memory MiB | peak RSS MiB | paper steps | paper's training here "
     "| on an H100 at 40 % MFU |"
   )
-  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for spec in FLAGS.configs:
     r = measure(spec, FLAGS.steps)
+    mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] else "—"
     print(
       f"| {r['config']} | {r['batch']} | {r['timed']} | {r['image']} | {r['state_numbers']:,} "
       f"| {r['compile_s']:.1f} | {_time_cell(r['step_s'])} | {r['gflop']:.1f} "
+      f"| {mfu} "
       f"| {r['step_mib']:.0f} | {r['peak_mb']:.0f} "
       f"| {r['num_steps']:,} | {_hours(r['here_s'])} | {_hours(r['h100_s'])} |",
       flush=True,
@@ -192,7 +203,8 @@ def main(argv):
     "is was timed at a smaller batch ('timed at batch') and its time scaled to the full "
     "batch. peak RSS "
     "is the process's, cumulative over rows. The H100 column is FLOPs x steps / (0.4 x 989 "
-    "TFLOP/s): compute only, at the MFU this codebase targets, not a measurement."
+    "TFLOP/s): compute only, at the MFU this codebase targets, not a measurement. MFU: "
+    "the measured step's FLOP/s over the device's dense bf16 peak (accelerators only)."
   )
 
 
