@@ -92,33 +92,21 @@ def genjax_worker(model: str, batch: int):
 
 def _build(model: str, batch: int):
   """(compiled step, state, batch, parameter count, compile seconds) of genjax's step."""
-  import importlib
-  import time
-
   from absl import logging
   import jax
+  from loop_step import build, compile_step, load_config
   import numpy as np
 
-  import experiments
   from genjax import data as gdata
   from genjax.train import mesh as mesh_lib
-  from genjax.train.loop import make_step_fn
   from genjax.train.state import TrainState
-  import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
   logging.set_verbosity(logging.WARNING)
-  name, _, arg = MODELS[model][0].partition(":")
-  config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
-  config.data.batch_size = batch
-  mesh = mesh_lib.make_mesh()
-  experiment = experiments.build(config)
+  config = load_config(MODELS[model][0], batch_size=batch)
+  experiment, mesh, state = build(config)
   it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
   data = mesh_lib.global_batch(next(it), mesh)
-  state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
-  step_fn = make_step_fn(experiment, mesh, jax.random.key(1))
-  t = time.perf_counter()
-  compiled = step_fn.lower(state, data, np.int32(0)).compile()
-  compile_s = time.perf_counter() - t
+  compiled, compile_s = compile_step(experiment, mesh, state, data)
   for i in range(3):
     state, _ = compiled(state, data, np.int32(i))
   jax.block_until_ready(state)

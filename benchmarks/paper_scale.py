@@ -17,7 +17,6 @@ the FLOPs. A step that needs more memory than this machine has (MAE's global bat
 the row says at which batch. Not a test: printed, never asserted.
 """
 
-import importlib
 import os
 import resource
 import sys
@@ -26,14 +25,12 @@ import time
 
 from absl import app, flags, logging
 import jax
+from loop_step import build, compile_step, load_config
 import numpy as np
 
-import experiments
 from genjax import data as gdata
 from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
-from genjax.train.loop import make_step_fn
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 PAPER_CONFIGS = (
   "vae_mnist",
@@ -95,29 +92,21 @@ def _step_bytes(compiled) -> int:
 
 
 def _compile(experiment, config, mesh, state, batch_size: int):
-  """The loop's step compiled for a global batch of `batch_size` mock examples."""
+  """(the loop's step compiled for a global batch of `batch_size` mock examples, compile
+  seconds, that batch)."""
   config.data.batch_size = batch_size
   with gdata.mock_catalog(num_examples=max(batch_size, 8)):
     it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
     batch = mesh_lib.global_batch(next(it), mesh)
-  step_fn = make_step_fn(experiment, mesh, jax.random.key(1))
-  t = time.perf_counter()
-  compiled = step_fn.lower(state, batch, np.int32(0)).compile()
-  return compiled, batch, time.perf_counter() - t
+  return (*compile_step(experiment, mesh, state, batch), batch)
 
 
 def measure(spec: str, steps: int) -> dict:
-  name, _, arg = spec.partition(":")
-  config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
-  config.data.data_dir = tempfile.mkdtemp()
-  if FLAGS.compute_dtype:
-    config.train.compute_dtype = FLAGS.compute_dtype
-  mesh = mesh_lib.make_mesh()
-  experiment = experiments.build(config)
-  state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
+  config = load_config(spec, tempfile.mkdtemp(), FLAGS.compute_dtype)
+  experiment, mesh, state = build(config)
   params = sum(x.size for x in jax.tree.leaves(state) if hasattr(x, "size")) // 1
   full = config.data.batch_size
-  compiled, batch, compile_s = _compile(experiment, config, mesh, state, full)
+  compiled, compile_s, batch = _compile(experiment, config, mesh, state, full)
   step_flops = flops_lib.compiled_flops(compiled)
   step_bytes = _step_bytes(compiled)
   # A step that needs more memory than there is (MAE's batch of 4096 on one device: the
@@ -127,7 +116,7 @@ def measure(spec: str, steps: int) -> dict:
   limit = _memory_limit()
   while steps > 0 and _step_bytes(compiled) > limit and timed % 2 == 0:
     timed //= 2
-    compiled, batch, _ = _compile(experiment, config, mesh, state, timed)
+    compiled, _, batch = _compile(experiment, config, mesh, state, timed)
   step_s = float("nan")
   if steps > 0 and _step_bytes(compiled) > limit:  # an odd batch that still does not fit
     print(

@@ -11,20 +11,17 @@ each k of --dispatch, the best of them reported. Not a test: speeds are printed,
 asserted.
 """
 
-import importlib
 import resource
 import time
 
 from absl import app, flags, logging
 import jax
+from loop_step import build, compile_step, load_config
 import numpy as np
 
-import experiments
 from genjax import data as gdata
 from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
-from genjax.train.loop import make_step_fn
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(
@@ -38,15 +35,6 @@ flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|
 flags.DEFINE_list("dispatch", ["4", "16"], "Steps per jitted call to try beside 1.")
 
 
-def _config(spec: str):
-  name, _, arg = spec.partition(":")
-  c = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
-  c.data.data_dir = FLAGS.data_dir
-  if FLAGS.compute_dtype:
-    c.train.compute_dtype = FLAGS.compute_dtype
-  return c
-
-
 def _peak_memory_mb() -> float:
   stats = jax.devices()[0].memory_stats() or {}
   if "peak_bytes_in_use" in stats:
@@ -55,9 +43,8 @@ def _peak_memory_mb() -> float:
 
 
 def measure(spec: str, steps: int) -> dict:
-  config = _config(spec)
-  mesh = mesh_lib.make_mesh()
-  experiment = experiments.build(config)
+  config = load_config(spec, FLAGS.data_dir, FLAGS.compute_dtype)
+  experiment, mesh, state = build(config)
   it = gdata.make_train_iterator(
     config.data, seed=0, process_index=jax.process_index(), process_count=jax.process_count()
   )
@@ -66,11 +53,7 @@ def measure(spec: str, steps: int) -> dict:
     next(it)
   input_rate = 50 / (time.perf_counter() - t)
   batch = mesh_lib.global_batch(next(it), mesh)
-  state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
-  step_fn = make_step_fn(experiment, mesh, jax.random.key(1))
-  t = time.perf_counter()
-  compiled = step_fn.lower(state, batch, np.int32(0)).compile()
-  compile_s = time.perf_counter() - t
+  compiled, compile_s = compile_step(experiment, mesh, state, batch)
   state, _ = compiled(state, batch, np.int32(0))
   jax.block_until_ready(state)
   t = time.perf_counter()
@@ -86,8 +69,7 @@ def measure(spec: str, steps: int) -> dict:
     stacked = mesh_lib.global_batch(
       jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True
     )
-    multi = make_step_fn(experiment, mesh, jax.random.key(1), k)
-    multi = multi.lower(state, stacked, np.int32(0)).compile()
+    multi, _ = compile_step(experiment, mesh, state, stacked, k)
     state, _ = multi(state, stacked, np.int32(0))
     jax.block_until_ready(state)
     calls = max(1, steps // k)

@@ -1,0 +1,47 @@
+"""The loop's own training step, built as launch.train builds it: what every benchmark of
+a step times (train_throughput.py, paper_scale.py, conv_vs_torch.py).
+
+The step is `genjax.train.loop.make_step_fn`'s (same shardings and donation as a real
+run), compiled ahead of time for one batch so that compiling is timed apart from
+stepping; the state comes from the experiment's own jitted init, replicated on the mesh.
+"""
+
+import importlib
+import time
+
+import jax
+import numpy as np
+
+import experiments
+from genjax.train import mesh as mesh_lib
+from genjax.train.loop import make_step_fn
+import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
+
+
+def load_config(spec: str, data_dir: str = "", compute_dtype: str = "", batch_size: int = 0):
+  """The config `name[:arg]` under experiments/configs, with the benchmarks' overrides
+  (each left as the config has it when empty or 0)."""
+  name, _, arg = spec.partition(":")
+  config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
+  config.data.data_dir = data_dir
+  if compute_dtype:
+    config.train.compute_dtype = compute_dtype
+  if batch_size:
+    config.data.batch_size = batch_size
+  return config
+
+
+def build(config):
+  """(experiment, mesh over every device, initial state replicated on it)."""
+  mesh = mesh_lib.make_mesh()
+  experiment = experiments.build(config)
+  state = jax.jit(experiment.init, out_shardings=mesh_lib.replicated(mesh))(jax.random.key(0))
+  return experiment, mesh, state
+
+
+def compile_step(experiment, mesh, state, batch, k: int = 1):
+  """(the step compiled for `batch` (k stacked batches when k > 1), compile seconds)."""
+  step_fn = make_step_fn(experiment, mesh, jax.random.key(1), k)
+  t = time.perf_counter()
+  compiled = step_fn.lower(state, batch, np.int32(0)).compile()
+  return compiled, time.perf_counter() - t
