@@ -138,7 +138,7 @@ def make(config, image_shape) -> Experiment:
   def train_step(state, batch, key):
     (loss, _), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params, batch, key)
     state = state.apply_gradients(grads, tx, **ema_options(config.train))
-    return state, {"train/loss": loss, "train/grad_norm": optax.global_norm(grads)}
+    return state, {"train/loss": loss, "train/grad_norm": optax.tree.norm(grads)}
 
   def eval_step(state, batch, key):
     # The bound is for 8-bit images: put the data on the 256 bin centres first.
