@@ -20,30 +20,28 @@ runs with torch.set_num_threads(--threads); XLA:CPU uses its default thread pool
 thread per core). torch is never imported by genjax: it lives in the --torch_python
 interpreter only; without one, the genjax sides are measured alone.
 
-Result, 2026-12-03, 2 CPU cores (AMD EPYC, AVX2), jax 0.10.2, torch 2.13.0+cpu with 2
-threads, NCHW; the machine was shared with other training jobs and tests (load average
-5-10), so absolute times are inflated and only the ratios within a row mean much
-(s: seconds per step; g/t, b/t: genjax's and the baseline's time over torch's):
+Result, 2026-12-05, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
+2.13.0+cpu with 2 threads, NCHW ("baseline": the commit before genjax/nn/groupnorm.py,
+which only the DDPM rows use; s: seconds per step; g/t, b/t: genjax's and the baseline's
+time over torch's):
 
   python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
-      --baseline_repo=<git archive of e5fdafb> --rounds=5
+      --baseline_repo=<git archive of 2d66df9> --rounds=5
 
 | model | batch | params genjax / torch | genjax s | baseline s | torch s | g/t | b/t |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| vae_conv | 128 | 154,021 / 154,021 | 0.4212 | 0.4189 | 1.0480 | 0.40 | 0.40 |
-| pixelcnn | 32 | 16,225 / 16,225 | 0.2189 | 0.3267 | 2.0089 | 0.11 | 0.16 |
-| dcgan | 64 | 473,986 / 473,986 | 0.0834 | 0.0820 | 1.2383 | 0.07 | 0.07 |
-| ddpm8 | 32 | 252,545 / 252,545 | 0.1842 | 0.1500 | 0.4205 | 0.44 | 0.36 |
-| ddpm28 | 32 | 252,545 / 252,545 | 4.5089 | 4.6360 | 2.9759 | 1.52 | 1.56 |
+| vae_conv | 128 | 154,021 / 154,021 | 0.1080 | 0.1066 | 0.0793 | 1.36 | 1.34 |
+| pixelcnn | 32 | 16,225 / 16,225 | 0.0644 | 0.0601 | 0.0511 | 1.26 | 1.18 |
+| dcgan | 64 | 473,986 / 473,986 | 0.0264 | 0.0259 | 0.0321 | 0.82 | 0.81 |
+| ddpm8 | 32 | 252,545 / 252,545 | 0.0196 | 0.0216 | 0.0327 | 0.60 | 0.66 |
+| ddpm28 | 32 | 252,545 / 252,545 | 0.3283 | 0.2928 | 0.1906 | 1.72 | 1.54 |
 
-"baseline" is genjax before genjax/nn/fastconv.py (1x1 convolutions as matrix
-products): PixelCNN's step 0.67x the time; the others have no or few 1x1 layers and
-moved within noise (the ddpm8 row's 1.23x is noise of this loaded run; see the
-RESULTS.md section of this date for a rerun). On this loaded machine torch's eager
-steps ran far slower than the issue's idle measurement (VAE 1.05 s against 0.19 s
-there) while genjax's did not (0.42 s against 0.38-0.45 s), so the torch columns
-here are not a fair verdict; the 28x28 U-Net is the one row where torch is ahead even
-so.
+The ratios depend on the CPU: on an AVX2 machine (2026-12-03, benchmarks/RESULTS.md)
+genjax's conv VAE and PixelCNN steps took 0.91x and 0.92x torch's, and only the 28x28
+U-Net was behind (1.42x); with AVX-512, torch's oneDNN convolutions gain more (2.1-2.4x
+faster steps than there) than XLA's Eigen ones (1.6x). Single runs move by up to 10 %
+(the same-code rows' genjax/baseline differences above are noise); four longer runs of
+ddpm28 alone gave the GroupNorm change 0.94x-0.97x.
 """
 
 import argparse

@@ -14,11 +14,13 @@ E[x^2] - E[x]^2 clamped at 0, as flax's default `use_fast_variance`; float32 sta
 for any compute dtype); results differ by float rounding only (the sums run in another
 order): tests/test_groupnorm.py checks values and gradients against flax's.
 
-Measured side by side on 2 CPU cores (benchmarks/conv_vs_torch.py, 9 rounds, against
-the commit before): the DDPM training step at 28x28, batch 32, 0.283 -> 0.267 s
-(0.95x); at 8x8 0.0221 -> 0.0202 s (0.91x). A jitted forward pass of the bare U-Net,
-timed alone, took 0.83x the time at either size, but the DDIM and ancestral samplers
-(one lax.scan each, benchmarks/diffusion_sampling.py) moved within noise.
+Measured side by side on 2 CPU cores (benchmarks/conv_vs_torch.py against the commit
+before, 2026-12-05): the DDPM training step at 28x28, batch 32, took 0.94x to 0.97x the
+time in four runs of 9 to 15 rounds (0.283 -> 0.267 s in one; a fifth, of 5 rounds
+inside the five-model table, gave 1.12x), and at 8x8 0.91x in both of two runs. A
+jitted forward pass of the bare U-Net, timed alone, took 0.83x the time at either size,
+but the DDIM and ancestral samplers (one lax.scan each, benchmarks/diffusion_sampling.py)
+moved within noise.
 
 `GroupNorm` has flax's parameter names, shapes and initialisers and its class name (so
 its auto-name is "GroupNorm_0" too): checkpoints move freely between the two.
