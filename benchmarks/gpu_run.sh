@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every accelerator measurement genjax records, in one command of at most 10 minutes
-# (each stage has its own time limit, so that one slow compile cannot eat the rest):
+# (the stages' own time limits add up to 570 s, so that one slow compile cannot eat the
+# rest):
 #
 #   bash benchmarks/gpu_run.sh [OUT=gpu_results]
 #
@@ -43,9 +44,9 @@ papers=dcgan_cifar10,pixelcnn_cifar10,mae_cifar10,cyclegan_horse2zebra,vae_mnist
 papers+=,dcgan_celeb_a,gated_pixelcnn_cifar10,row_lstm_cifar10,diagonal_bilstm_cifar10
 throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --data_dir="$data")
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16)
-stage 150 "$out/paper_scale.md" "${paper_scale[@]}" --configs=ddpm_cifar10
-stage 150 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
-stage 100 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
+stage 140 "$out/paper_scale.md" "${paper_scale[@]}" --configs=ddpm_cifar10
+stage 140 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
+stage 90 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
   tests/test_compute_dtype.py tests/test_flops.py
-stage 120 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$papers"
-stage 100 "$out/throughput.md" "${throughput[@]}" --compute_dtype=float32 --configs="$digits"
+stage 110 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$papers"
+stage 90 "$out/throughput.md" "${throughput[@]}" --compute_dtype=float32 --configs="$digits"

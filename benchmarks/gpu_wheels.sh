@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Wheels for running genjax on an offline GPU machine whose Python already holds a CUDA
 # build of jax with flax, optax, orbax-checkpoint, numpy, scipy, matplotlib, pillow,
-# absl-py, tqdm, etils, protobuf, psutil, pyarrow, requests and wrapt (as NVIDIA's and
-# most clusters' JAX images do). Run here, where PyPI is reachable:
+# absl-py, tqdm, etils, protobuf, psutil, pyarrow, requests and wrapt (as the CUDA JAX
+# image these wheels were chosen for does). Run here, where PyPI is reachable:
 #
 #   bash benchmarks/gpu_wheels.sh [DIR=.whl] [PYTHON_VERSION=3.12]
 #
