@@ -5,6 +5,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from genjax.nn.fastconv import Conv
 from genjax.nn.mlp import ACTIVATIONS
 from genjax.nn.upsample import ConvTransposeUp
 
@@ -50,4 +51,4 @@ class ConvDecoder(nn.Module):
           ch, kernel_size=(4, 4), strides=(2, 2), padding="SAME", dtype=self.dtype, name=f"up_{i}"
         )(x)
       )
-    return nn.Conv(c, (3, 3), padding="SAME", dtype=self.dtype, name="out")(x)
+    return Conv(c, (3, 3), padding="SAME", dtype=self.dtype, name="out")(x)
