@@ -21,27 +21,30 @@ thread per core). torch is never imported by genjax: it lives in the --torch_pyt
 interpreter only; without one, the genjax sides are measured alone.
 
 Result, 2026-12-05, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
-2.13.0+cpu with 2 threads, NCHW ("baseline": the commit before genjax/nn/groupnorm.py,
-which only the DDPM rows use; s: seconds per step; g/t, b/t: genjax's and the baseline's
-time over torch's):
+2.13.0+cpu with 2 threads, NCHW (commit fd2e72f; "baseline": eccaa67, before fastconv's
+narrow form, which changes the conv VAE's last layer, the U-Nets' output layers and
+PixelCNN's 1x1 weight gradients; s: seconds per step; g/t, b/t: genjax's and the
+baseline's time over torch's):
 
   python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
-      --baseline_repo=<git archive of 2d66df9> --rounds=5
+      --baseline_repo=<git archive of eccaa67> --rounds=5
 
 | model | batch | params genjax / torch | genjax s | baseline s | torch s | g/t | b/t |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| vae_conv | 128 | 154,021 / 154,021 | 0.1080 | 0.1066 | 0.0793 | 1.36 | 1.34 |
-| pixelcnn | 32 | 16,225 / 16,225 | 0.0644 | 0.0601 | 0.0511 | 1.26 | 1.18 |
-| dcgan | 64 | 473,986 / 473,986 | 0.0264 | 0.0259 | 0.0321 | 0.82 | 0.81 |
-| ddpm8 | 32 | 252,545 / 252,545 | 0.0196 | 0.0216 | 0.0327 | 0.60 | 0.66 |
-| ddpm28 | 32 | 252,545 / 252,545 | 0.3283 | 0.2928 | 0.1906 | 1.72 | 1.54 |
+| vae_conv | 128 | 154,021 / 154,021 | 0.0929 | 0.1063 | 0.1017 | 0.91 | 1.05 |
+| pixelcnn | 32 | 16,225 / 16,225 | 0.0607 | 0.0618 | 0.0559 | 1.09 | 1.11 |
+| dcgan | 64 | 473,986 / 473,986 | 0.0267 | 0.0261 | 0.0322 | 0.83 | 0.81 |
+| ddpm8 | 32 | 252,545 / 252,545 | 0.0213 | 0.0213 | 0.0347 | 0.62 | 0.61 |
+| ddpm28 | 32 | 252,545 / 252,545 | 0.2652 | 0.2770 | 0.1862 | 1.42 | 1.49 |
 
-The ratios depend on the CPU: on an AVX2 machine (2026-12-03, benchmarks/RESULTS.md)
-genjax's conv VAE and PixelCNN steps took 0.91x and 0.92x torch's, and only the 28x28
-U-Net was behind (1.42x); with AVX-512, torch's oneDNN convolutions gain more (2.1-2.4x
-faster steps than there) than XLA's Eigen ones (1.6x). Single runs move by up to 10 %
-(the same-code rows' genjax/baseline differences above are noise); four longer runs of
-ddpm28 alone gave the GroupNorm change 0.94x-0.97x.
+torch's own step moves between runs on this machine (conv VAE 0.079-0.102 s this day),
+so the ratios to torch do too: a second run of the top two rows gave 1.20 (vae_conv) and
+1.23 (pixelcnn). The ratios also depend on the CPU: on an AVX2 machine (2026-12-03,
+benchmarks/RESULTS.md) genjax's conv VAE and PixelCNN steps took 0.91x and 0.92x
+torch's, and only the 28x28 U-Net was behind (1.42x); with AVX-512, torch's oneDNN
+convolutions gain more (2.1-2.4x faster steps than there) than XLA's Eigen ones (1.6x).
+genjax against its own baseline is the steadier figure: four runs put the conv VAE at
+0.87-0.96x, PixelCNN at 0.97-1.10x (noise).
 """
 
 import argparse
@@ -154,12 +157,19 @@ def profile(model: str, batch: int, steps: int = 5, top: int = 25):
         a = attr.search(line)
         yield f"{m.group(2)} -> {m.group(1)} {a.group(0) if a else ''}"
 
+  # Thunks that are not fusions (convolutions, dots, concatenates) by their own line.
+  lines = dict(re.findall(r"\n\s*(?:ROOT )?%?([\w.\-]+) = (\S+ \w[\w\-]*)\(", hlo))
   print(f"{model} at batch {batch}: ms/step, thunk, what it computes")
+  print("(thunks may run asynchronously, so rows can sum to less than the step: a")
+  print(" convolution's row may time its dispatch rather than its work)")
   shown = 0
   for name, us in total.most_common():
-    if name not in calls:
+    if name in calls:
+      what = "; ".join(ops(bodies.get(calls[name], "")))
+    elif name in lines:
+      what = lines[name]
+    else:
       continue
-    what = "; ".join(ops(bodies.get(calls[name], "")))
     print(f"{us / 1e3 / steps:8.2f}  {name}: {what[:160]}")
     shown += 1
     if shown == top:

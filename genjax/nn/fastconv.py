@@ -22,10 +22,12 @@ lax's up to float rounding (the sums may run in another order); tests/test_fastc
 checks values, both gradients, second derivatives and forward mode against lax and
 flax's nn.Conv.
 
-Measured side by side (benchmarks/conv_vs_torch.py --baseline_repo, 2 AVX-512 cores,
-2026-12-05): the narrow form and the product order took the conv VAE's training step
-(whose last layer is 3x3, 32 -> 1 channels) to 0.92-0.97x its time, PixelCNN's to
-0.96-0.99x; the DDPM U-Net steps moved within noise.
+Measured side by side (benchmarks/conv_vs_torch.py --baseline_repo=<eccaa67>, 2 AVX-512
+cores, 2026-12-05, four runs of 5-15 rounds): the conv VAE's training step, whose last
+layer is 3x3 from 32 channels to 1, took 0.87-0.96x its time; PixelCNN's 0.97-1.10x,
+i.e. within noise (its five narrowing 1x1 layers' weight gradients are each ~0.25 ms
+faster in isolation, ~1.2 ms of a ~60 ms step); the DDPM U-Net steps (one narrow output
+layer) 0.96-1.03x, two runs.
 
 `Conv` is flax.linen.Conv with this convolution: same attributes, parameter names,
 shapes and auto-names ("Conv_0", ...), so checkpoints move freely between the two.
@@ -37,7 +39,8 @@ weight gradient of k x k convolutions as one matrix product over extracted patch
 matrix costs more memory traffic than the product saves, and a product with one output
 channel, the VAE's last layer, runs as a slow matrix-vector product); the same with
 channel-first patches: no better; as kh*kw per-tap products: VAE 1.09x, DDPM 2.8x
-slower.
+slower. The narrow form's weight gradient as a custom VJP over the lax convolution
+measured the same (VAE 0.93-0.97x) but loses forward mode, so the plain-jax form is kept.
 """
 
 from __future__ import annotations
