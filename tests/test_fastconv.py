@@ -132,3 +132,23 @@ def test_masked_conv_matches_lax():
     want = jax.grad(loss(ref), (0, 1))(params, x)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_narrow_conv_in_bfloat16_rounds_once():
+  """bf16 inputs: the narrow form accumulates in float32 and rounds once, as the
+  convolution does, so it stays within one bf16 rounding of the float32 result."""
+  x = jax.random.normal(jax.random.key(0), NARROW[0]).astype(jnp.bfloat16)
+  w = jax.random.normal(jax.random.key(1), NARROW[1]).astype(jnp.bfloat16)
+  conv = lambda f, x, w: f(x, w, (1, 1), "SAME", dimension_numbers=fastconv._DN)
+  got = conv(fastconv.conv_general_dilated, x, w)
+  exact = conv(jax.lax.conv_general_dilated, x.astype(jnp.float32), w.astype(jnp.float32))
+  assert got.dtype == jnp.bfloat16
+  np.testing.assert_allclose(got.astype(jnp.float32), exact, rtol=2**-8, atol=1e-6)
+
+
+def test_a_kernel_larger_than_the_padded_input_goes_to_lax():
+  """No room for a single window: lax's empty output, not the shifted sum's slices."""
+  x, w = jnp.ones((1, 2, 2, 16)), jnp.ones((3, 3, 16, 1))
+  conv = lambda f: f(x, w, (1, 1), "VALID", dimension_numbers=fastconv._DN)
+  assert conv(fastconv.conv_general_dilated).shape == conv(jax.lax.conv_general_dilated).shape
+  assert conv(jax.lax.conv_general_dilated).shape == (1, 0, 0, 1)

@@ -117,7 +117,9 @@ def conv_general_dilated(
       and preferred_element_type is None
       and rhs.shape[0] * rhs.shape[1] * rhs.shape[3] <= rhs.shape[2]
     ):
-      return _narrow_conv(lhs, rhs, _pads(lhs, rhs, padding), precision)
+      pads = _pads(lhs, rhs, padding)
+      if all(n + lo + hi >= k for n, (lo, hi), k in zip(lhs.shape[1:3], pads, rhs.shape[:2])):
+        return _narrow_conv(lhs, rhs, pads, precision)
     return lax.conv_general_dilated(
       lhs,
       rhs,
@@ -133,35 +135,25 @@ def conv_general_dilated(
     )
   n, h, w, c = lhs.shape
   x, k = lhs.reshape(n * h * w, c), rhs.reshape(c, rhs.shape[3])
-  if preferred_element_type is None:
-    y = _matmul(x, k, precision)
-  else:
-    y = lax.dot_general(
-      x,
-      k,
-      (((1,), (0,)), ((), ())),
-      precision=precision,
-      preferred_element_type=preferred_element_type,
-    )
-  return y.reshape(n, h, w, -1)
+  return _matmul(x, k, precision, preferred_element_type).reshape(n, h, w, -1)
 
 
-def _matmul(x: Array, k: Array, precision) -> Array:
+def _matmul(x: Array, k: Array, precision, preferred_element_type=None) -> Array:
   """x (M, Cin) @ k (Cin, Cout), M large, written so that the weight gradient x^T dy
   runs with the operand of fewer columns on the left.
 
   XLA:CPU's product of two tall matrices over their rows runs 2-3.5x faster that way
-  (measured on 2 cores, M = 25088..100352: (M,32)^T (M,16) in 0.47 ms, as
-  ((M,16)^T (M,32))^T in 0.25 ms; (M,32) with (M,9) 1.84 against 0.54 ms; (M,16) with
-  (M,32) 0.24 against 0.48 ms; (M,64) with (M,32) within noise). Autodiff transposes
-  `kt = k.T; x @ kt^T` into `(dy^T x)^T`, and the barrier keeps XLA's simplifier from
-  folding that back into `x^T dy`. Forward mode and higher derivatives are plain jax.
+  (measured on 2 cores, M = 25088..100352, the other order in brackets): (M,16)^T (M,32)
+  0.24-0.25 ms [0.47-0.48 ms]; (M,9)^T (M,32) 0.54 ms [1.84 ms]; (M,32) with (M,64) within
+  noise either way. Autodiff transposes `kt = k.T; x @ kt^T`
+  into `(dy^T x)^T`, and the barrier keeps XLA's simplifier from folding that back into
+  `x^T dy`. Forward mode and higher derivatives are plain jax.
   """
-  dn = (((1,), (0,)), ((), ()))
+  kw = dict(precision=precision, preferred_element_type=preferred_element_type)
   if k.shape[1] >= k.shape[0]:
-    return lax.dot_general(x, k, dn, precision=precision)
+    return lax.dot_general(x, k, (((1,), (0,)), ((), ())), **kw)
   kt = lax.optimization_barrier(k.T)
-  return lax.dot_general(x, kt, (((1,), (1,)), ((), ())), precision=precision)
+  return lax.dot_general(x, kt, (((1,), (1,)), ((), ())), **kw)
 
 
 def _pads(lhs, rhs, padding) -> tuple[tuple[int, int], ...]:
@@ -186,11 +178,15 @@ def _narrow_conv(x: Array, w: Array, pads, precision) -> Array:
   (lo_h, hi_h), (lo_w, hi_w) = pads
   ho, wo = h + lo_h + hi_h - kh + 1, wd + lo_w + hi_w - kw + 1
   k = w.transpose(2, 0, 1, 3).reshape(cin, kh * kw * cout)
-  z = _matmul(x.reshape(n * h * wd, cin), k, precision).reshape(n, h, wd, kh * kw, cout)
+  # bf16 inputs: the product and the shifted sum in float32, rounded once, as a
+  # convolution's own accumulation would be.
+  acc = jnp.promote_types(jnp.result_type(x, w), jnp.float32)
+  z = _matmul(x.reshape(n * h * wd, cin), k, precision, acc).reshape(n, h, wd, kh * kw, cout)
   z = lax.pad(
     z, jnp.zeros((), z.dtype), ((0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0), (0, 0, 0), (0, 0, 0))
   )
-  return sum(z[:, i : i + ho, j : j + wo, i * kw + j] for i in range(kh) for j in range(kw))
+  y = sum(z[:, i : i + ho, j : j + wo, i * kw + j] for i in range(kh) for j in range(kw))
+  return y.astype(jnp.result_type(x, w))
 
 
 class Conv(nn.Conv):
