@@ -23,7 +23,8 @@ def load_config(spec: str, data_dir: str = "", compute_dtype: str = "", batch_si
   (each left as the config has it when empty or 0)."""
   name, _, arg = spec.partition(":")
   config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
-  config.data.data_dir = data_dir
+  if data_dir:
+    config.data.data_dir = data_dir
   if compute_dtype:
     config.train.compute_dtype = compute_dtype
   if batch_size:

@@ -147,8 +147,9 @@ def test_narrow_conv_in_bfloat16_rounds_once():
 
 
 def test_a_kernel_larger_than_the_padded_input_goes_to_lax():
-  """No room for a single window: lax's empty output, not the shifted sum's slices."""
-  x, w = jnp.ones((1, 2, 2, 16)), jnp.ones((3, 3, 16, 1))
+  """No room for a single window: lax's empty output. The shifted sum's slices would
+  not give it (negative stops count from the end: a 7x7 kernel on 4x4 slices 0:-2)."""
+  x, w = jnp.ones((1, 4, 4, 49)), jnp.ones((7, 7, 49, 1))
   conv = lambda f: f(x, w, (1, 1), "VALID", dimension_numbers=fastconv._DN)
   assert conv(fastconv.conv_general_dilated).shape == conv(jax.lax.conv_general_dilated).shape
   assert conv(jax.lax.conv_general_dilated).shape == (1, 0, 0, 1)
