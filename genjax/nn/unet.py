@@ -52,7 +52,18 @@ class ResBlock(nn.Module):
 
 
 class AttnBlock(nn.Module):
-  """Single-head self-attention over all H·W positions, residual."""
+  """Single-head self-attention over all H·W positions, residual.
+
+  The same function as softmax(q kᵀ / √c) v. When the scores [B, N, N] are the largest
+  tensor (N > c), it is arranged for XLA:CPU, whose matrix-product fusions take broadcast
+  operands materialised (a broadcast over the scores is one more pass over them): the
+  1/√c scale multiplies q rather than the scores, and the softmax's denominator divides
+  the output [B, N, c] rather than the weights (the deferred normalisation of Flash
+  attention). Measured on 2 CPU cores, forward and backward of a [32, 14, 14, 32] block
+  take 0.86x the time of the textbook form, and the 28x28 DDPM U-Net's training step
+  0.93-0.96x. Where N <= c (the 8x8 U-Net's 4x4 attention) the same arrangement made
+  the step 3 % slower, so there the textbook form stays.
+  """
 
   groups: int
   dtype: jnp.dtype = jnp.float32
@@ -63,8 +74,14 @@ class AttnBlock(nn.Module):
     h = GroupNorm(self.groups, dtype=self.dtype)(x).reshape(b, hgt * wid, ch)
     dense = lambda init=_init: nn.Dense(ch, dtype=self.dtype, kernel_init=init)
     q, k, v = dense()(h), dense()(h), dense()(h)
-    w = jax.nn.softmax(jnp.einsum("bqc,bkc->bqk", q, k) / math.sqrt(ch), axis=-1)
-    h = dense(_zeros)(jnp.einsum("bqk,bkc->bqc", w, v))
+    if hgt * wid > ch:  # the scores [B, N, N] outsize q and the output [B, N, c]
+      s = jnp.einsum("bqc,bkc->bqk", q * (1 / math.sqrt(ch)), k)
+      e = jnp.exp(s - jax.lax.stop_gradient(s.max(axis=-1, keepdims=True)))
+      h = jnp.einsum("bqk,bkc->bqc", e, v) / e.sum(axis=-1, keepdims=True, dtype=jnp.float32)
+    else:
+      w = jax.nn.softmax(jnp.einsum("bqc,bkc->bqk", q, k) / math.sqrt(ch), axis=-1)
+      h = jnp.einsum("bqk,bkc->bqc", w, v)
+    h = dense(_zeros)(h)
     return x + h.reshape(x.shape)
 
 
