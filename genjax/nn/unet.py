@@ -85,6 +85,24 @@ class AttnBlock(nn.Module):
     return x + h.reshape(x.shape)
 
 
+def _concat_channels(a, b):
+  """jnp.concatenate([a, b], axis=-1), written once into one buffer.
+
+  XLA:CPU fuses a concatenation into each of its consumers (here the GroupNorm's sums,
+  its normalisation and the 1x1 skip product), so the skip connections' concatenations
+  ran three times each, slowly (a select per element along the channel axis). Two
+  dynamic_update_slices into zeros are not duplicated: the 28x28 U-Net's training step
+  took 0.96-0.975x the time (2 runs, 9 and 15 rounds), its concatenation fusions 23 ms
+  of 436 ms on one core before. (The transposed convolutions' phase concatenation stays
+  a concatenation: it fuses into the depth-to-space that follows, and the same change
+  there made the conv VAE's step 1.16x slower.)
+  """
+  dtype = jnp.result_type(a, b)
+  out = jnp.zeros(a.shape[:-1] + (a.shape[-1] + b.shape[-1],), dtype)
+  out = jax.lax.dynamic_update_slice_in_dim(out, a.astype(dtype), 0, axis=-1)
+  return jax.lax.dynamic_update_slice_in_dim(out, b.astype(dtype), a.shape[-1], axis=-1)
+
+
 class UNet(nn.Module):
   """ε_θ(x_t, t): images [B, H, W, C] in model space and integer t [B] -> [B, H, W, C]."""
 
@@ -127,9 +145,7 @@ class UNet(nn.Module):
 
     for level, mult in reversed(list(enumerate(self.ch_mult))):
       for _ in range(self.num_res_blocks + 1):
-        h = ResBlock(self.ch * mult, self.dropout, **kw)(
-          jnp.concatenate([h, hs.pop()], axis=-1), temb, train
-        )
+        h = ResBlock(self.ch * mult, self.dropout, **kw)(_concat_channels(h, hs.pop()), temb, train)
         if h.shape[1] in self.attn_resolutions:
           h = AttnBlock(**kw)(h)
       if level != 0:
