@@ -4,6 +4,7 @@
       [--models=vae_conv,pixelcnn,dcgan,ddpm8,ddpm28] [--rounds=7] \
       [--baseline_repo=/path/to/an/older/checkout]
   python benchmarks/conv_vs_torch.py --profile=pixelcnn   # genjax's costliest XLA ops
+  ... --models=ddpm28,ddpm28_nodrop,ddpm28_noattn,ddpm28_plain  # the U-Net less its parts
 
 For each model, one full training step (forward, backward, clipping, Adam, EMA; DCGAN:
 its D step and its G step) of
@@ -13,38 +14,40 @@ its D step and its G step) of
     shapes, same parameter count, printed), eager, NCHW (--torch_channels_last: NHWC);
   * with --baseline_repo: genjax's step from that checkout (its own `genjax` and
     `experiments`), the "before" of a change measured in the same run.
-Each side runs in its own worker process; the sides are timed in alternation, `--rounds`
-rounds of about `--seconds` each, and the median seconds per step of each side is
-reported (the CPU is shared, so only ratios measured this way are worth quoting). torch
-runs with torch.set_num_threads(--threads); XLA:CPU uses its default thread pool (one
-thread per core). torch is never imported by genjax: it lives in the --torch_python
-interpreter only; without one, the genjax sides are measured alone.
+Each side of each model runs in its own worker process, all started first; every
+round times each of them in turn for about `--seconds` (`--rounds` rounds), and the
+median seconds per step of each is reported (the CPU is shared, so only ratios
+measured this way are worth quoting). torch runs with torch.set_num_threads(--threads);
+XLA:CPU uses its default thread pool (one thread per core). torch is never imported by
+genjax: it lives in the --torch_python interpreter only; without one, the genjax sides
+are measured alone.
 
-Result, 2026-12-05, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
-2.13.0+cpu with 2 threads, NCHW (commit fd2e72f; "baseline": eccaa67, before fastconv's
-narrow form, which changes the conv VAE's last layer, the U-Nets' output layers and
-PixelCNN's 1x1 weight gradients; s: seconds per step; g/t, b/t: genjax's and the
-baseline's time over torch's):
+Result, 2026-12-05 18:30, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
+2.13.0+cpu with 2 threads, NCHW (commit after cac9903; "baseline": 692731f, before the
+U-Net's attention and skip-concatenation changes; s: seconds per step; g/t, b/t:
+genjax's and the baseline's time over torch's):
 
   python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
-      --baseline_repo=<git archive of eccaa67> --rounds=5
+      --baseline_repo=<git archive of 692731f> --rounds=7
 
 | model | batch | params genjax / torch | genjax s | baseline s | torch s | g/t | b/t |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| vae_conv | 128 | 154,021 / 154,021 | 0.0929 | 0.1063 | 0.1017 | 0.91 | 1.05 |
-| pixelcnn | 32 | 16,225 / 16,225 | 0.0607 | 0.0618 | 0.0559 | 1.09 | 1.11 |
-| dcgan | 64 | 473,986 / 473,986 | 0.0267 | 0.0261 | 0.0322 | 0.83 | 0.81 |
-| ddpm8 | 32 | 252,545 / 252,545 | 0.0213 | 0.0213 | 0.0347 | 0.62 | 0.61 |
-| ddpm28 | 32 | 252,545 / 252,545 | 0.2652 | 0.2770 | 0.1862 | 1.42 | 1.49 |
+| vae_conv | 128 | 154,021 / 154,021 | 0.1002 | 0.1016 | 0.1246 | 0.80 | 0.82 |
+| pixelcnn | 32 | 16,225 / 16,225 | 0.0597 | 0.0600 | 0.0523 | 1.14 | 1.15 |
+| dcgan | 64 | 473,986 / 473,986 | 0.0259 | 0.0255 | 0.0331 | 0.78 | 0.77 |
+| ddpm8 | 32 | 252,545 / 252,545 | 0.0210 | 0.0208 | 0.0344 | 0.61 | 0.60 |
+| ddpm28 | 32 | 252,545 / 252,545 | 0.2555 | 0.3254 | 0.1950 | 1.31 | 1.67 |
 
-torch's own step moves between runs on this machine (conv VAE 0.079-0.102 s this day),
-so the ratios to torch do too: a second run of the top two rows gave 1.20 (vae_conv) and
-1.23 (pixelcnn). The ratios also depend on the CPU: on an AVX2 machine (2026-12-03,
-benchmarks/RESULTS.md) genjax's conv VAE and PixelCNN steps took 0.91x and 0.92x
-torch's, and only the 28x28 U-Net was behind (1.42x); with AVX-512, torch's oneDNN
-convolutions gain more (2.1-2.4x faster steps than there) than XLA's Eigen ones (1.6x).
-genjax against its own baseline is the steadier figure: four runs put the conv VAE at
-0.87-0.96x, PixelCNN at 0.97-1.10x (noise).
+The 28x28 baseline's 0.3254 s is this run's outlier: the row alone, 9 rounds, gave
+genjax 0.2570, baseline 0.2807, torch 0.1920 s (1.34 and 1.46), and the two changes
+measured one at a time 0.94-0.95x and 0.96-0.975x. torch's own step moves between runs
+on this machine (its conv VAE step 0.079-0.125 s this day), so the ratios to torch do
+too: this day the conv VAE ranged 0.80-1.20, PixelCNN 1.01-1.23, the 28x28 U-Net
+1.31-1.34 (1.42-1.72 before the two changes). The ratios also depend on the CPU: on an
+AVX2 machine (2026-12-03, benchmarks/RESULTS.md) genjax's conv VAE and PixelCNN steps
+took 0.91x and 0.92x torch's; with AVX-512, torch's oneDNN convolutions gain more
+(2.1-2.4x faster steps than there) than XLA's Eigen ones (1.6x). genjax against its own
+baseline is the steadier figure.
 """
 
 import argparse
@@ -64,6 +67,14 @@ MODELS = {
   "ddpm8": ("ddpm_digits", 32),
   "ddpm28": ("ddpm_digits:size=28", 32),
 }
+# The 28x28 U-Net without parts, to split its step time between them (genjax's model
+# config; torch_conv_models.py has the same three). Attention stays in the middle block.
+ABLATIONS = {
+  "ddpm28_nodrop": dict(dropout=0.0),
+  "ddpm28_noattn": dict(attn_resolutions=()),
+  "ddpm28_plain": dict(dropout=0.0, attn_resolutions=()),
+}
+MODELS.update({name: MODELS["ddpm28"] for name in ABLATIONS})
 
 
 # ------------------------------------------------------------------ the genjax worker
@@ -104,6 +115,7 @@ def _build(model: str, batch: int):
 
   logging.set_verbosity(logging.WARNING)
   config = load_config(MODELS[model][0], batch_size=batch)
+  config.model.update(ABLATIONS.get(model, {}))
   experiment, mesh, state = build(config)
   it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
   data = mesh_lib.global_batch(next(it), mesh)
@@ -207,7 +219,7 @@ def genjax_argv(model, batch):
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--models", default=",".join(MODELS))
+  p.add_argument("--models", default=",".join(m for m in MODELS if m not in ABLATIONS))
   p.add_argument("--torch_python", default="", help="an interpreter with torch ('' = none)")
   p.add_argument("--baseline_repo", default="", help="another genjax checkout to time too")
   p.add_argument("--rounds", type=int, default=7)
@@ -237,17 +249,20 @@ def main():
     + "---:|---:|"
     + ("---:|" if a.baseline_repo else "")
   )
-  infos = set()
-  for model in a.models.split(","):
+  # Every model's workers start first and are then timed in the same rounds, so that a
+  # change in the machine's speed during the run reaches every row alike.
+  models = a.models.split(",")
+  workers = {}  # (model, side) -> Worker
+  for model in models:
     batch = a.batch or MODELS[model][1]
-    workers = {"genjax": Worker("genjax", genjax_argv(model, batch), cwd=REPO)}
+    workers[model, "genjax"] = Worker("genjax", genjax_argv(model, batch), cwd=REPO)
     if a.baseline_repo:
       env = dict(os.environ, PYTHONPATH=os.path.abspath(a.baseline_repo))
-      workers["baseline"] = Worker(
+      workers[model, "baseline"] = Worker(
         "baseline", genjax_argv(model, batch), env=env, cwd=a.baseline_repo
       )
     if a.torch_python:
-      workers["torch"] = Worker(
+      workers[model, "torch"] = Worker(
         "torch",
         [
           a.torch_python,
@@ -258,22 +273,22 @@ def main():
         ]
         + (["channels_last"] if a.torch_channels_last else []),
       )
-    for w in workers.values():
-      infos.add(f"{w.label}: {w.info.split(' compile_s')[0]}")
-    steps = {name: max(1, round(a.seconds / w.run(1))) for name, w in workers.items()}
-    times = {name: [] for name in workers}
-    for _ in range(a.rounds):
-      for name, w in workers.items():
-        times[name].append(w.run(steps[name]))
-    for w in workers.values():
-      w.close()
-    med = {name: statistics.median(v) for name, v in times.items()}
+  infos = {f"{w.label}: {w.info.split(' compile_s')[0]}" for w in workers.values()}
+  steps = {key: max(1, round(a.seconds / w.run(1))) for key, w in workers.items()}
+  times = {key: [] for key in workers}
+  for _ in range(a.rounds):
+    for key, w in workers.items():
+      times[key].append(w.run(steps[key]))
+  for w in workers.values():
+    w.close()
+  for model in models:
+    med = {side: statistics.median(v) for (m, side), v in times.items() if m == model}
     torch_s = med.get("torch")
     ratio = lambda s: f"{s / torch_s:.2f}" if torch_s else "—"
-    params = f"{workers['genjax'].params:,} / " + (
-      f"{workers['torch'].params:,}" if "torch" in workers else "—"
+    params = f"{workers[model, 'genjax'].params:,} / " + (
+      f"{workers[model, 'torch'].params:,}" if torch_s else "—"
     )
-    row = f"| {model} | {batch} | {params} | {med['genjax']:.4f} | "
+    row = f"| {model} | {a.batch or MODELS[model][1]} | {params} | {med['genjax']:.4f} | "
     if a.baseline_repo:
       row += f"{med['baseline']:.4f} | "
     row += (f"{torch_s:.4f}" if torch_s else "—") + f" | {ratio(med['genjax'])}"

@@ -298,8 +298,8 @@ class UNet(nn.Module):
     return self.conv_out(F.silu(self.n_out(h)))
 
 
-def ddpm(batch, size=8):
-  model = UNet(attn=(size // 2,), size=size).to(memory_format=FORMAT[0])
+def ddpm(batch, size=8, **unet):
+  model = UNet(**{"attn": (size // 2,), **unet}, size=size).to(memory_format=FORMAT[0])
   t = Trainer(model, 1e-3, clip=1.0, ema_decay=0.999)
   betas = torch.linspace(1e-4, 0.02, 1000)
   abar = torch.cumprod(1 - betas, 0)
@@ -321,6 +321,10 @@ MODELS = {
   "dcgan": dcgan,
   "ddpm8": lambda b: ddpm(b, 8),
   "ddpm28": lambda b: ddpm(b, 28),
+  # The 28x28 U-Net without its dropout and/or its attention blocks (conv_vs_torch.ABLATIONS)
+  "ddpm28_nodrop": lambda b: ddpm(b, 28, dropout=0.0),
+  "ddpm28_noattn": lambda b: ddpm(b, 28, attn=()),
+  "ddpm28_plain": lambda b: ddpm(b, 28, dropout=0.0, attn=()),
 }
 
 

@@ -61,8 +61,8 @@ class AttnBlock(nn.Module):
   the output [B, N, c] rather than the weights (the deferred normalisation of Flash
   attention). Measured on 2 CPU cores, forward and backward of a [32, 14, 14, 32] block
   take 0.86x the time of the textbook form, and the 28x28 DDPM U-Net's training step
-  0.93-0.96x. Where N <= c (the 8x8 U-Net's 4x4 attention) the same arrangement made
-  the step 3 % slower, so there the textbook form stays.
+  0.94-0.95x (two runs). Where N <= c (the 8x8 U-Net's 4x4 attention) the same
+  arrangement made the step 3 % slower, so there the textbook form stays.
   """
 
   groups: int
@@ -92,7 +92,7 @@ def _concat_channels(a, b):
   its normalisation and the 1x1 skip product), so the skip connections' concatenations
   ran three times each, slowly (a select per element along the channel axis). Two
   dynamic_update_slices into zeros are not duplicated: the 28x28 U-Net's training step
-  took 0.96-0.975x the time (2 runs, 9 and 15 rounds), its concatenation fusions 23 ms
+  took 0.96-0.975x the time (3 runs of 9-15 rounds), its concatenation fusions 23 ms
   of 436 ms on one core before. (The transposed convolutions' phase concatenation stays
   a concatenation: it fuses into the depth-to-space that follows, and the same change
   there made the conv VAE's step 1.16x slower.)
