@@ -43,7 +43,7 @@ genjax 0.2570, baseline 0.2807, torch 0.1920 s (1.34 and 1.46), and the two chan
 measured one at a time 0.94-0.95x and 0.96-0.975x. torch's own step moves between runs
 on this machine (its conv VAE step 0.079-0.125 s this day), so the ratios to torch do
 too: this day the conv VAE ranged 0.80-1.20, PixelCNN 1.01-1.23, the 28x28 U-Net
-1.31-1.34 (1.42-1.72 before the two changes). The ratios also depend on the CPU: on an
+1.31-1.34 (the code before the two changes: 1.42-1.67). The ratios also depend on the CPU: on an
 AVX2 machine (2026-12-03, benchmarks/RESULTS.md) genjax's conv VAE and PixelCNN steps
 took 0.91x and 0.92x torch's; with AVX-512, torch's oneDNN convolutions gain more
 (2.1-2.4x faster steps than there) than XLA's Eigen ones (1.6x). genjax against its own
