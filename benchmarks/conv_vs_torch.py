@@ -23,7 +23,7 @@ genjax: it lives in the --torch_python interpreter only; without one, the genjax
 are measured alone.
 
 Result, 2026-12-05 18:30, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
-2.13.0+cpu with 2 threads, NCHW (commit after cac9903; "baseline": 692731f, before the
+2.13.0+cpu with 2 threads, NCHW (code of 24749e3; "baseline": 692731f, before the
 U-Net's attention and skip-concatenation changes; s: seconds per step; g/t, b/t:
 genjax's and the baseline's time over torch's):
 
