@@ -14,7 +14,8 @@ its D step and its G step) of
     shapes, same parameter count, printed), eager, NCHW (--torch_channels_last: NHWC);
   * with --baseline_repo: genjax's step from that checkout (its own `genjax` and
     `experiments`), the "before" of a change measured in the same run.
-Each side of each model runs in its own worker process, all started first; every
+Each side of each model runs in its own worker process, all started first (all five
+models with a baseline and torch: 15 processes, 8.9 GB at peak here); every
 round times each of them in turn for about `--seconds` (`--rounds` rounds), and the
 median seconds per step of each is reported (the CPU is shared, so only ratios
 measured this way are worth quoting). torch runs with torch.set_num_threads(--threads);
