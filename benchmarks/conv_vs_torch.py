@@ -231,6 +231,9 @@ def main():
   p.add_argument("--worker", default="", help=argparse.SUPPRESS)
   p.add_argument("--batch", type=int, default=0, help="override every model's batch")
   a = p.parse_args()
+  unknown = sorted(set(a.models.split(",") + [a.profile] * bool(a.profile)) - set(MODELS))
+  if unknown:
+    p.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
   if a.worker:
     return genjax_worker(a.worker, a.batch)
   if a.profile:

@@ -90,7 +90,7 @@ def _concat_channels(a, b):
 
   XLA:CPU fuses a concatenation into each of its consumers (here the GroupNorm's sums,
   its normalisation and the 1x1 skip product), so the skip connections' concatenations
-  ran three times each (~2.4 ms per copy of a [32, 28, 28, 48] map on one core; 23 ms of
+  ran three times each (~2.4 ms per copy of a [32, 28, 28, 48] map on one core; 18 ms of
   the 28x28 U-Net's 436 ms step). Two dynamic_update_slices into zeros are not
   duplicated: that step took 0.96-0.975x the time (3 runs of 9-15 rounds, 2 cores).
   The transposed convolutions' phase concatenation stays a concatenation: it fuses into
