@@ -133,60 +133,29 @@ def _build(model: str, batch: int):
 
 
 def profile(model: str, batch: int, steps: int = 5, top: int = 25):
-  """Prints the step's most expensive XLA:CPU thunks (ms per step, from a jax.profiler
-  trace) with the convolutions / dots / transposes each fused computation holds."""
-  import collections
-  import glob
-  import gzip
-  import json
-  import re
-  import tempfile
+  """Prints where the step's time goes on XLA:CPU (ms per step by kind of op, then the
+  costliest thunks with the convolutions / dots / transposes each fused computation
+  holds), from a jax.profiler trace. Thunks may run asynchronously, so a convolution's
+  row may time its dispatch rather than its work."""
+  import time
 
   import jax
   import numpy as np
+  import step_profile
 
   compiled, state, data, _, _ = _build(model, batch)
-  with tempfile.TemporaryDirectory() as d:
-    with jax.profiler.trace(d, create_perfetto_trace=True):
-      for i in range(steps):
-        state, _ = compiled(state, data, np.int32(10 + i))
-      jax.block_until_ready(state)
-    trace = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))
-  events = trace["traceEvents"] if isinstance(trace, dict) else trace
-  total = collections.Counter()
-  for e in events:
-    if e.get("ph") == "X":
-      total[e["name"]] += e.get("dur", 0)
-  hlo = compiled.as_text()
-  calls = dict(re.findall(r"%?([\w.\-]+) = [^\n]*?calls=%?([\w.\-]+)", hlo))
-  bodies = dict(re.findall(r"\n%?([\w.\-]+) [^\n]*\{\n(.*?)\n\}", hlo, re.S))
-  op = re.compile(r"= (\S+) (convolution|dot|transpose)\(")
-  attr = re.compile(r"window=\{[^}]*\}|dimensions=\{[^}]*\}|lhs_contracting_dims=\{[^}]*\}")
 
-  def ops(body):
-    for line in body.split("\n"):
-      m = op.search(line)
-      if m:
-        a = attr.search(line)
-        yield f"{m.group(2)} -> {m.group(1)} {a.group(0) if a else ''}"
+  def run():
+    nonlocal state
+    for i in range(steps):
+      state, _ = compiled(state, data, np.int32(10 + i))
+    jax.block_until_ready(state)
 
-  # Thunks that are not fusions (convolutions, dots, concatenates) by their own line.
-  lines = dict(re.findall(r"\n\s*(?:ROOT )?%?([\w.\-]+) = (\S+ \w[\w\-]*)\(", hlo))
-  print(f"{model} at batch {batch}: ms/step, thunk, what it computes")
-  print("(thunks may run asynchronously, so rows can sum to less than the step: a")
-  print(" convolution's row may time its dispatch rather than its work)")
-  shown = 0
-  for name, us in total.most_common():
-    if name in calls:
-      what = "; ".join(ops(bodies.get(calls[name], "")))
-    elif name in lines:
-      what = lines[name]
-    else:
-      continue
-    print(f"{us / 1e3 / steps:8.2f}  {name}: {what[:160]}")
-    shown += 1
-    if shown == top:
-      break
+  t = time.perf_counter()
+  run()
+  step_s = (time.perf_counter() - t) / steps
+  print(f"{model} at batch {batch}:")
+  step_profile.report(*step_profile.op_times(compiled, run), steps, step_s, top)
 
 
 # -------------------------------------------------------------------- the orchestrator

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Every accelerator measurement genjax records, in one command of at most 10 minutes
-# (the stages' own time limits add up to 570 s, so that one slow compile cannot eat the
-# rest):
+# Every accelerator measurement genjax records, in one command of at most 10 minutes:
 #
 #   bash benchmarks/gpu_run.sh [OUT=gpu_results]
 #
 # On the GPU machine, from the repository root, with a CUDA build of jax importable (see
-# benchmarks/gpu_wheels.sh for the other packages on an offline machine). Writes, each
-# also to the terminal:
+# benchmarks/gpu_wheels.sh for the other packages on an offline machine). Each stage has
+# its own time limit, so that one slow compile cannot eat the rest; together they come to
+# 630 s, so under a 10-minute limit the last (float32) stage is the one cut short. Writes,
+# each also to the terminal:
 #   OUT/devices.txt      nvidia-smi, jax's devices and the versions
-#   OUT/tests.txt        bf16 compute for every family and the FLOP counts, on the GPU
+#   OUT/paper_scale.md   the DDPM CIFAR-10 step (bfloat16) with where its time goes
+#                        (paper_scale.py --profile) and at twice the paper's batch; then
+#                        every other paper config at full size in bfloat16: step time,
+#                        MFU, memory, and the paper's training time on this device
 #   OUT/throughput.md    every digits config's step: steps/s, GFLOP/s, MFU, best k
 #                        (steps per dispatch), peak device memory; bfloat16, then float32
-#   OUT/paper_scale.md   every paper config at full size in bfloat16: step time, MFU,
-#                        memory, and the paper's training time on this device
+#   OUT/tests.txt        bf16 compute for every family and the FLOP counts, on the GPU
+# DIGITS and PAPERS (comma-separated config names) replace the lists below, for a dry run.
 # Copy the tables into benchmarks/RESULTS.md with the date, device and this command.
 set -uo pipefail
 out=${1:-gpu_results}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # genjax and experiments, uninstalled
 data=$(mktemp -d)
 
 stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output to FILE too
@@ -35,16 +39,20 @@ stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output t
 } 2>&1 | tee "$out/devices.txt"
 
 # In order of importance, so that a run cut short still holds what matters most: the
-# DDPM U-Net's bf16 MFU (the target this run is for), every digits config in bf16, the
-# tests, the other paper configs, float32.
+# DDPM U-Net's bf16 MFU (the target this run is for) and where its step's time goes, every
+# digits config in bf16, the tests, the other paper configs, float32.
 digits=vae_digits,vae_digits:conv,autoencoder_digits,conv_autoencoder_digits,gan_digits
 digits+=,dcgan_digits,ddpm_digits,ddpm_digits:size=28,pixelcnn_digits,gated_pixelcnn_digits
 digits+=,row_lstm_digits,diagonal_bilstm_digits,cyclegan_digits,mae_digits
 papers=dcgan_cifar10,pixelcnn_cifar10,mae_cifar10,cyclegan_horse2zebra,vae_mnist,gan_mnist
 papers+=,dcgan_celeb_a,gated_pixelcnn_cifar10,row_lstm_cifar10,diagonal_bilstm_cifar10
+digits=${DIGITS:-$digits}
+papers=${PAPERS:-$papers}
+ddpm=${DDPM:-ddpm_cifar10}
 throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --data_dir="$data")
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16)
-stage 140 "$out/paper_scale.md" "${paper_scale[@]}" --configs=ddpm_cifar10
+stage 140 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
+stage 60 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --batch_size=256
 stage 140 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
 stage 90 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
   tests/test_compute_dtype.py tests/test_flops.py

@@ -46,3 +46,14 @@ def compile_step(experiment, mesh, state, batch, k: int = 1):
   t = time.perf_counter()
   compiled = step_fn.lower(state, batch, np.int32(0)).compile()
   return compiled, time.perf_counter() - t
+
+
+def lowered_flops(experiment, mesh, state, batch) -> float:
+  """FLOPs of the one-step program as traced, before XLA optimises it: a cross-check of
+  the compiled count, in case a backend's cost analysis misses ops it hands to a library
+  (cuDNN convolutions, cuBLAS products)."""
+  lowered = make_step_fn(experiment, mesh, jax.random.key(1), 1).lower(state, batch, np.int32(0))
+  analysis = lowered.cost_analysis()
+  if isinstance(analysis, (list, tuple)):
+    analysis = analysis[0] if analysis else {}
+  return float((analysis or {}).get("flops", float("nan")))

@@ -5,6 +5,7 @@ paper's training would cost, here and on an H100.
   python benchmarks/paper_scale.py --configs=ddpm_cifar10 --steps=3
   python benchmarks/paper_scale.py --steps=0              # compile only: FLOPs and estimates
   python benchmarks/paper_scale.py --compute_dtype=bfloat16   # on a GPU: with its MFU
+  python benchmarks/paper_scale.py --configs=ddpm_cifar10 --profile   # where time goes
 
 For each config: the real model, batch and image size of the paper's setting, the loop's
 own jitted step, batches from `tfds.testing.mock_data` through the real pipeline (no
@@ -25,8 +26,9 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config
+from loop_step import build, compile_step, load_config, lowered_flops
 import numpy as np
+import step_profile
 
 from genjax import data as gdata
 from genjax.train import flops as flops_lib
@@ -57,6 +59,8 @@ flags.DEFINE_float(
   "that needs more is timed at a halving of its batch that fits, scaled to the full batch.",
 )
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
+flags.DEFINE_integer("batch_size", 0, "Override the paper's batch (0: keep it).")
+flags.DEFINE_bool("profile", False, "After each row, where its step's time goes (step_profile.py).")
 
 
 def _hours(seconds: float) -> str:
@@ -102,7 +106,7 @@ def _compile(experiment, config, mesh, state, batch_size: int):
 
 
 def measure(spec: str, steps: int) -> dict:
-  config = load_config(spec, tempfile.mkdtemp(), FLAGS.compute_dtype)
+  config = load_config(spec, tempfile.mkdtemp(), FLAGS.compute_dtype, FLAGS.batch_size)
   experiment, mesh, state = build(config)
   params = sum(x.size for x in jax.tree.leaves(state) if hasattr(x, "size")) // 1
   full = config.data.batch_size
@@ -117,7 +121,7 @@ def measure(spec: str, steps: int) -> dict:
   while steps > 0 and _step_bytes(compiled) > limit and timed % 2 == 0:
     timed //= 2
     compiled, _, batch = _compile(experiment, config, mesh, state, timed)
-  step_s = float("nan")
+  step_s, profiled = float("nan"), None
   if steps > 0 and _step_bytes(compiled) > limit:  # an odd batch that still does not fit
     print(
       f"{spec}: its step needs {_step_bytes(compiled) / 2**20:,.1f} MiB at batch {timed}, "
@@ -135,6 +139,19 @@ def measure(spec: str, steps: int) -> dict:
       jax.block_until_ready((state, metrics))
       times.append(time.perf_counter() - t)
     step_s = float(np.median(times)) * full / timed
+    if FLAGS.profile:
+
+      def run():
+        nonlocal state
+        for i in range(steps):
+          state, _ = compiled(state, batch, np.int32(steps + 1 + i))
+        jax.block_until_ready(state)
+
+      profiled = (
+        step_profile.op_times(compiled, run),
+        float(np.median(times)),
+        lowered_flops(experiment, mesh, state, batch),
+      )
   n = config.train.num_steps
   peak = flops_lib.peak_flops(jax.devices()[0].device_kind)
   return dict(
@@ -152,6 +169,7 @@ def measure(spec: str, steps: int) -> dict:
     here_s=step_s * n,
     h100_s=step_flops * n / H100_AT_40,
     mfu=step_flops / step_s / peak if peak and np.isfinite(step_s) else None,
+    profiled=profiled,
   )
 
 
@@ -185,6 +203,10 @@ def main(argv):
       f"| {r['num_steps']:,} | {_hours(r['here_s'])} | {_hours(r['h100_s'])} |",
       flush=True,
     )
+    if r["profiled"]:
+      (total, hlo), median_s, traced = r["profiled"]
+      print(f"GFLOP/step before XLA's optimisation (a cross-check): {traced / 1e9:.1f}")
+      step_profile.report(total, hlo, FLAGS.steps, median_s)
   print(
     "state numbers: parameters, optimiser moments and EMA together. step memory: XLA's "
     "memory analysis of the compiled step at the full batch (arguments, outputs and "

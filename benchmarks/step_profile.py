@@ -1,0 +1,118 @@
+"""Where a compiled step's time goes: per-op device time from a jax.profiler trace, named
+by the compiled HLO and grouped into kinds (convolution, matmul, reduction, elementwise).
+
+Used by conv_vs_torch.py --profile (XLA:CPU thunks) and paper_scale.py --profile (on a
+GPU, the "XLA Ops" line of the device's trace: one event per HLO op as it ran on the
+device, so the ops' sum over the step's wall time is how busy the device was; the rest is
+launch gaps and host work).
+"""
+
+import collections
+import glob
+import gzip
+import json
+import re
+import tempfile
+
+import jax
+
+_CALLS = re.compile(r"%?([\w.\-]+) = [^\n]*?calls=%?([\w.\-]+)")
+_BODIES = re.compile(r"\n%?([\w.\-]+) [^\n]*\{\n(.*?)\n\}", re.S)
+_LINES = re.compile(r"\n\s*(?:ROOT )?%?([\w.\-]+) = (\S+ \w[\w\-]*)\(([^\n]*)")
+_OPS = re.compile(r"= (\S+) (convolution|dot|transpose)\(")
+_ATTR = re.compile(r"window=\{[^}]*\}|dimensions=\{[^}]*\}|lhs_contracting_dims=\{[^}]*\}")
+
+
+class Hlo:
+  """The compiled module's instructions: what each named op is and what it holds."""
+
+  def __init__(self, text: str):
+    self.calls = dict(_CALLS.findall(text))
+    self.bodies = dict(_BODIES.findall(text))
+    self.lines = {name: (head, rest) for name, head, rest in _LINES.findall(text)}
+
+  def __contains__(self, name: str) -> bool:
+    return name in self.calls or name in self.lines
+
+  def holds(self, name: str) -> str:
+    """The convolutions, dots and transposes a fusion computes, with their attributes;
+    for any other op its own shape and opcode."""
+    if name not in self.calls:
+      return self.lines.get(name, ("", ""))[0]
+    found = []
+    for line in self.bodies.get(self.calls[name], "").split("\n"):
+      m = _OPS.search(line)
+      if m:
+        a = _ATTR.search(line)
+        found.append(f"{m.group(2)} -> {m.group(1)} {a.group(0) if a else ''}")
+    return "; ".join(found)
+
+  def kind(self, name: str) -> str:
+    head, rest = self.lines.get(name, ("", ""))
+    target = re.search(r'custom_call_target="([^"]+)"', rest)
+    if target:
+      t = target.group(1).lower()
+      if "conv" in t:
+        return "convolution (library)"
+      return "matmul (library)" if ("gemm" in t or "matmul" in t) else f"custom call {t}"
+    if "__triton_gemm" in rest or "triton_gemm" in rest:
+      return "matmul (fused)"
+    body = self.bodies.get(self.calls.get(name, ""), "")
+    if name in self.calls:
+      for op, label in (
+        (" convolution(", "convolution (fused)"),
+        (" dot(", "matmul (fused)"),
+        (" reduce(", "reduction fusion"),
+        (" transpose(", "transpose fusion"),
+      ):
+        if op in body:
+          return label
+      return "elementwise fusion"
+    return head.split()[-1] if head else "?"
+
+
+def op_times(compiled, run) -> tuple[collections.Counter, Hlo]:
+  """Microseconds per HLO op over one call of `run()` (which runs the compiled step some
+  number of times and blocks), read from a jax.profiler trace. On an accelerator only
+  the device's own "XLA Ops" line is read, so host-side events of the same names do not
+  count twice."""
+  hlo = Hlo(compiled.as_text())
+  with tempfile.TemporaryDirectory() as d:
+    with jax.profiler.trace(d, create_perfetto_trace=True):
+      run()
+    trace = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))
+  events = trace["traceEvents"] if isinstance(trace, dict) else trace
+  process, thread = {}, {}
+  for e in events:
+    if e.get("ph") == "M" and e.get("name") == "process_name":
+      process[e["pid"]] = e["args"]["name"]
+    if e.get("ph") == "M" and e.get("name") == "thread_name":
+      thread[e["pid"], e["tid"]] = e["args"]["name"]
+  device = {p for p, n in process.items() if re.search(r"GPU|TPU|device:(?!CPU)", n)}
+  ops_lines = {k for k, n in thread.items() if k[0] in device and n == "XLA Ops"}
+  total = collections.Counter()
+  for e in events:
+    if e.get("ph") != "X" or e.get("name") not in hlo:
+      continue
+    if device and e.get("pid") not in device:
+      continue
+    if ops_lines and (e.get("pid"), e.get("tid")) not in ops_lines:
+      continue
+    total[e["name"]] += e.get("dur", 0)
+  return total, hlo
+
+
+def report(total: collections.Counter, hlo: Hlo, steps: int, step_s: float, top: int = 25):
+  """Prints ms per step by kind of op, then the `top` costliest ops."""
+  busy = sum(total.values()) / 1e3 / steps
+  print(f"ops sum to {busy:.2f} ms per step of {step_s * 1e3:.2f} ms wall")
+  kinds, counts = collections.Counter(), collections.Counter()
+  for name, us in total.items():
+    kinds[hlo.kind(name)] += us
+    counts[hlo.kind(name)] += 1
+  for kind, us in kinds.most_common():
+    share = us / 1e3 / steps / busy if busy else 0.0
+    print(f"  {us / 1e3 / steps:9.3f} ms  {share:6.1%}  {counts[kind]:5d} ops  {kind}")
+  print(f"the {top} costliest ops (ms per step, op, what it computes):")
+  for name, us in total.most_common(top):
+    print(f"  {us / 1e3 / steps:9.3f}  {name}: {hlo.holds(name)[:150]}")
