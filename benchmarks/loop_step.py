@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 import experiments
+from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
 from genjax.train.loop import make_step_fn
 import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
@@ -48,12 +49,8 @@ def compile_step(experiment, mesh, state, batch, k: int = 1):
   return compiled, time.perf_counter() - t
 
 
-def lowered_flops(experiment, mesh, state, batch) -> float:
-  """FLOPs of the one-step program as traced, before XLA optimises it: a cross-check of
-  the compiled count, in case a backend's cost analysis misses ops it hands to a library
-  (cuDNN convolutions, cuBLAS products)."""
-  lowered = make_step_fn(experiment, mesh, jax.random.key(1), 1).lower(state, batch, np.int32(0))
-  analysis = lowered.cost_analysis()
-  if isinstance(analysis, (list, tuple)):
-    analysis = analysis[0] if analysis else {}
-  return float((analysis or {}).get("flops", float("nan")))
+def model_flops(experiment, mesh, state, batch) -> float:
+  """The one-step program's model FLOPs (products and convolutions, from its jaxpr:
+  genjax/train/flops.py), the same on every backend: what MFU is taken against."""
+  step_fn = make_step_fn(experiment, mesh, jax.random.key(1), 1)
+  return flops_lib.model_flops(step_fn, state, batch, np.int32(0))

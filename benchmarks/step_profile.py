@@ -48,6 +48,13 @@ class Hlo:
     return "; ".join(found)
 
   def kind(self, name: str) -> str:
+    if name not in self:  # a library's own kernel, by its name (cuDNN, cuBLAS, CUTLASS)
+      low = name.lower()
+      if any(w in low for w in ("fprop", "dgrad", "wgrad", "conv", "winograd", "implicit")):
+        return "convolution (library kernel)"
+      if any(w in low for w in ("gemm", "xmma", "cutlass", "nvjet", "matmul", "cublas")):
+        return "matmul (library kernel)"
+      return "copy" if "memcpy" in low or "memset" in low else "other kernel"
     head, rest = self.lines.get(name, ("", ""))
     target = re.search(r'custom_call_target="([^"]+)"', rest)
     if target:
@@ -72,10 +79,12 @@ class Hlo:
 
 
 def op_times(compiled, run) -> tuple[collections.Counter, Hlo]:
-  """Microseconds per HLO op over one call of `run()` (which runs the compiled step some
-  number of times and blocks), read from a jax.profiler trace. On an accelerator only
-  the device's own "XLA Ops" line is read, so host-side events of the same names do not
-  count twice."""
+  """Microseconds per op over one call of `run()` (which runs the compiled step some
+  number of times and blocks), read from a jax.profiler trace. An op is named by its HLO
+  instruction; on a GPU a kernel XLA generated is named by its fusion (`loop_add_fusion_3`
+  is `loop_add_fusion.3`) and a library's kernel (cuDNN, cuBLAS) by its own name. On an
+  accelerator only the device's lines are read: its "XLA Ops" line where there is one,
+  else its streams, so host-side events and module-wide spans do not count."""
   hlo = Hlo(compiled.as_text())
   with tempfile.TemporaryDirectory() as d:
     with jax.profiler.trace(d, create_perfetto_trace=True):
@@ -89,20 +98,29 @@ def op_times(compiled, run) -> tuple[collections.Counter, Hlo]:
     if e.get("ph") == "M" and e.get("name") == "thread_name":
       thread[e["pid"], e["tid"]] = e["args"]["name"]
   device = {p for p, n in process.items() if re.search(r"GPU|TPU|device:(?!CPU)", n)}
-  ops_lines = {k for k, n in thread.items() if k[0] in device and n == "XLA Ops"}
-  total = collections.Counter()
+  lines = {k: n for k, n in thread.items() if k[0] in device}
+  keep = {k for k, n in lines.items() if n == "XLA Ops"}
+  keep = keep or {k for k, n in lines.items() if n.lower().startswith("stream")}
+  per_line, total = collections.Counter(), collections.Counter()
   for e in events:
-    if e.get("ph") != "X" or e.get("name") not in hlo:
+    if e.get("ph") != "X":
       continue
-    if device and e.get("pid") not in device:
-      continue
-    if ops_lines and (e.get("pid"), e.get("tid")) not in ops_lines:
-      continue
-    total[e["name"]] += e.get("dur", 0)
+    key = e.get("pid"), e.get("tid")
+    if device:
+      per_line[lines.get(key, "?")] += e.get("dur", 0)
+      if key not in keep:
+        continue
+      name = e.get("name", "")
+      fusion = re.sub(r"_(\d+)$", r".\1", name)
+      total[name if name in hlo or fusion not in hlo else fusion] += e.get("dur", 0)
+    elif e.get("name") in hlo:
+      total[e["name"]] += e.get("dur", 0)
+  if device:
+    print("device trace lines (ms in all):", {n: round(us / 1e3, 1) for n, us in per_line.items()})
   return total, hlo
 
 
-def report(total: collections.Counter, hlo: Hlo, steps: int, step_s: float, top: int = 25):
+def report(total: collections.Counter, hlo: Hlo, steps: int, step_s: float, top: int = 30):
   """Prints ms per step by kind of op, then the `top` costliest ops."""
   busy = sum(total.values()) / 1e3 / steps
   print(f"ops sum to {busy:.2f} ms per step of {step_s * 1e3:.2f} ms wall")

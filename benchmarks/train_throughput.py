@@ -4,11 +4,11 @@
 
 Times the loop's own jitted step (same shardings and donation as launch.train) on a
 real batch from the config's pipeline; the input pipeline is timed on its own beside it.
-Also: the step's FLOPs from XLA's cost analysis of the compiled one-step program
-(genjax/train/flops.py), the FLOP/s achieved, MFU against the chip's dense bf16 peak on
-an accelerator, and steps/s with k steps per jitted call (train.steps_per_dispatch) for
-each k of --dispatch, the best of them reported. Not a test: speeds are printed, never
-asserted.
+Also: the step's model FLOPs (its products and convolutions, counted from its jaxpr:
+genjax/train/flops.py) beside XLA's cost analysis of the compiled one-step program, the
+FLOP/s achieved, MFU against the chip's dense bf16 peak on an accelerator, and steps/s
+with k steps per jitted call (train.steps_per_dispatch) for each k of --dispatch, the
+best of them reported. Not a test: speeds are printed, never asserted.
 """
 
 import resource
@@ -16,7 +16,7 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config
+from loop_step import build, compile_step, load_config, model_flops
 import numpy as np
 
 from genjax import data as gdata
@@ -61,7 +61,8 @@ def measure(spec: str, steps: int) -> dict:
     state, metrics = compiled(state, batch, np.int32(i + 1))
   jax.block_until_ready((state, metrics))
   rate = steps / (time.perf_counter() - t)
-  step_flops = flops_lib.compiled_flops(compiled)
+  step_flops = model_flops(experiment, mesh, state, batch)
+  xla_flops = flops_lib.compiled_flops(compiled)
   peak = flops_lib.peak_flops(jax.devices()[0].device_kind)
   best_k, best_rate = 1, rate
   host = jax.device_get(batch)
@@ -89,6 +90,7 @@ def measure(spec: str, steps: int) -> dict:
     input_batches_per_s=input_rate,
     peak_mb=_peak_memory_mb(),
     gflop_per_step=step_flops / 1e9,
+    xla_gflop_per_step=xla_flops / 1e9,
     gflop_per_s=step_flops * rate / 1e9,
     mfu=step_flops * rate / peak if peak else None,
     best_k=best_k,
@@ -106,23 +108,28 @@ def main(argv):
     f"{FLAGS.compute_dtype or 'config default'}"
   )
   print(
-    "| config | batch | steps/s | images/s | GFLOP/step | GFLOP/s | MFU | best k: steps/s "
+    "| config | batch | steps/s | images/s | GFLOP/step | XLA's GFLOP/step | GFLOP/s | MFU "
+    "| best k: steps/s "
     "| compile s | input batches/s | peak MiB |"
   )
-  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for spec in FLAGS.configs:
     r = measure(spec, FLAGS.steps)
     mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] is not None else "—"
     print(
       f"| {r['config']} | {r['batch']} | {r['steps_per_s']:.1f} | {r['images_per_s']:.0f} "
-      f"| {r['gflop_per_step']:.3f} | {r['gflop_per_s']:.1f} | {mfu} "
+      f"| {r['gflop_per_step']:.3f} | {r['xla_gflop_per_step']:.3f} "
+      f"| {r['gflop_per_s']:.1f} | {mfu} "
       f"| {r['best_k']}: {r['best_k_steps_per_s']:.1f} "
       f"| {r['compile_s']:.2f} | {r['input_batches_per_s']:.0f} | {r['peak_mb']:.0f} |",
       flush=True,
     )
   print(
-    "GFLOP/step: XLA's cost analysis of the one-step program. MFU: against the chip's "
-    "dense bf16 peak (accelerators only). best k: the steps per jitted call, of 1 and "
+    "GFLOP/step: the one-step program's products and convolutions (its jaxpr, the same on "
+    "every backend); GFLOP/s and MFU (against the chip's dense bf16 peak, accelerators "
+    "only) are taken from it. XLA's GFLOP/step: the backend's cost analysis of the "
+    "compiled step, elementwise work included; XLA:GPU leaves out cuDNN's convolutions. "
+    "best k: the steps per jitted call, of 1 and "
     "--dispatch, with the most steps/s. peak MiB: device peak_bytes_in_use where the "
     "backend reports it, else the process's peak RSS (cumulative over rows)."
   )
