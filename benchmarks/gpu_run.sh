@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Every accelerator measurement genjax records, in one command of at most 10 minutes:
+# Every accelerator measurement genjax records, in two commands of at most 10 minutes each:
 #
-#   bash benchmarks/gpu_run.sh [OUT=gpu_results]
+#   bash benchmarks/gpu_run.sh [OUT=gpu_results] [PART=all|1|2]
 #
 # On the GPU machine, from the repository root, with a CUDA build of jax importable (see
 # benchmarks/gpu_wheels.sh for the other packages on an offline machine). Each stage has
-# its own time limit, so that one slow compile cannot eat the rest; together they come to
-# 630 s, so under a 10-minute limit the last (float32) stage is the one cut short. Writes,
-# each also to the terminal:
+# its own time limit, so that one slow compile cannot eat the rest. On an H100 most of a
+# stage's time is compiling (cuDNN autotunes every convolution): the DDPM CIFAR-10 step
+# compiled in 30 s and a digits config took about 20 s with its 8-step program, so all
+# of it is about 17 minutes. Part 1 (550 s of limits): the DDPM step with where its time
+# goes and at twice the batch, then every digits config in bfloat16. Part 2 (590 s): the
+# tests, every other paper config, every digits config in float32. Writes, each also to
+# the terminal:
 #   OUT/devices.txt      nvidia-smi, jax's devices and the versions
-#   OUT/paper_scale.md   the DDPM CIFAR-10 step (bfloat16) with where its time goes
-#                        (paper_scale.py --profile) and at twice the paper's batch; then
-#                        every other paper config at full size in bfloat16: step time,
-#                        MFU, memory, and the paper's training time on this device
+#   OUT/paper_scale.md   paper configs at full size in bfloat16: step time, model FLOPs,
+#                        MFU, memory, the paper's training time on this device; the DDPM
+#                        row with paper_scale.py --profile's account of its time
 #   OUT/throughput.md    every digits config's step: steps/s, GFLOP/s, MFU, best k
-#                        (steps per dispatch), peak device memory; bfloat16, then float32
+#                        (steps per dispatch), peak device memory
 #   OUT/tests.txt        bf16 compute for every family and the FLOP counts, on the GPU
 # DIGITS and PAPERS (comma-separated config names) replace the lists below, for a dry run.
 # Copy the tables into benchmarks/RESULTS.md with the date, device and this command.
 set -uo pipefail
 out=${1:-gpu_results}
+part=${2:-all}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # genjax and experiments, uninstalled
@@ -29,7 +33,8 @@ stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output t
   local limit=$1 file=$2
   shift 2
   echo "== $* (limit ${limit}s)" | tee -a "$file"
-  timeout "$limit" "$@" 2>&1 | grep -v -i -E "warning|^I[0-9]{4}|^W[0-9]{4}" | tee -a "$file"
+  timeout "$limit" "$@" 2>&1 | grep --line-buffered -v -i -E \
+    "warning|^I[0-9]{4}|^W[0-9]{4}|Generating|Shuffling|\[A" | tee -a "$file"
   echo "== exit ${PIPESTATUS[0]}" | tee -a "$file"
 }
 
@@ -40,7 +45,7 @@ stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output t
 
 # In order of importance, so that a run cut short still holds what matters most: the
 # DDPM U-Net's bf16 MFU (the target this run is for) and where its step's time goes, every
-# digits config in bf16, the tests, the other paper configs, float32.
+# digits config in bf16; then the tests, the other paper configs, float32.
 digits=vae_digits,vae_digits:conv,autoencoder_digits,conv_autoencoder_digits,gan_digits
 digits+=,dcgan_digits,ddpm_digits,ddpm_digits:size=28,pixelcnn_digits,gated_pixelcnn_digits
 digits+=,row_lstm_digits,diagonal_bilstm_digits,cyclegan_digits,mae_digits
@@ -51,10 +56,14 @@ papers=${PAPERS:-$papers}
 ddpm=${DDPM:-ddpm_cifar10}
 throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --data_dir="$data")
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16)
-stage 140 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
-stage 60 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --batch_size=256
-stage 140 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
-stage 90 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
-  tests/test_compute_dtype.py tests/test_flops.py
-stage 110 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$papers"
-stage 90 "$out/throughput.md" "${throughput[@]}" --compute_dtype=float32 --configs="$digits"
+if [[ $part != 2 ]]; then
+  stage 150 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
+  stage 70 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --batch_size=256
+  stage 330 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
+fi
+if [[ $part != 1 ]]; then
+  stage 120 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
+    tests/test_compute_dtype.py tests/test_flops.py
+  stage 200 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$papers"
+  stage 270 "$out/throughput.md" "${throughput[@]}" --compute_dtype=float32 --configs="$digits"
+fi
