@@ -28,7 +28,7 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config, model_flops
+from loop_step import build, compile_step, load_config, model_flops, step_bytes
 import numpy as np
 import step_profile
 
@@ -82,21 +82,6 @@ def _memory_limit() -> float:
   return 0.7 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def _step_bytes(compiled) -> int:
-  """What one step holds at once by XLA's own account: its arguments, outputs and
-  temporaries, less the donated arguments its outputs reuse. XLA:CPU's
-  `peak_memory_in_bytes` leaves the temporaries out (MAE at batch 256: 0.4 GB against 1.3
-  GB of temporaries), so the larger of the two is taken."""
-  mem = compiled.memory_analysis()
-  held = (
-    mem.argument_size_in_bytes
-    + mem.output_size_in_bytes
-    + mem.temp_size_in_bytes
-    - mem.alias_size_in_bytes
-  )
-  return max(held, getattr(mem, "peak_memory_in_bytes", 0) or 0)
-
-
 def _compile(experiment, config, mesh, state, batch_size: int):
   """(the loop's step compiled for a global batch of `batch_size` mock examples, compile
   seconds, that batch)."""
@@ -115,19 +100,19 @@ def measure(spec: str, steps: int) -> dict:
   compiled, compile_s, batch = _compile(experiment, config, mesh, state, full)
   step_flops = model_flops(experiment, mesh, state, batch)
   xla_flops = flops_lib.compiled_flops(compiled)
-  step_bytes = _step_bytes(compiled)
+  full_bytes = step_bytes(compiled)
   # A step that needs more memory than there is (MAE's batch of 4096 on one device: the
   # paper spread it over 128 TPU cores) is timed at the largest halving of its batch that
   # fits, and its time scaled by the batch ratio; the FLOPs and memory stay the full step's.
   timed = full
   limit = _memory_limit()
-  while steps > 0 and _step_bytes(compiled) > limit and timed % 2 == 0:
+  while steps > 0 and step_bytes(compiled) > limit and timed % 2 == 0:
     timed //= 2
     compiled, _, batch = _compile(experiment, config, mesh, state, timed)
   step_s, profiled = float("nan"), None
-  if steps > 0 and _step_bytes(compiled) > limit:  # an odd batch that still does not fit
+  if steps > 0 and step_bytes(compiled) > limit:  # an odd batch that still does not fit
     print(
-      f"{spec}: its step needs {_step_bytes(compiled) / 2**20:,.1f} MiB at batch {timed}, "
+      f"{spec}: its step needs {step_bytes(compiled) / 2**20:,.1f} MiB at batch {timed}, "
       f"more than the {limit / 2**20:,.1f} MiB here, and {timed} does not halve: not timed.",
       file=sys.stderr,
       flush=True,
@@ -163,7 +148,7 @@ def measure(spec: str, steps: int) -> dict:
     step_s=step_s,
     gflop=step_flops / 1e9,
     xla_gflop=xla_flops / 1e9,
-    step_mib=step_bytes / 2**20,
+    step_mib=full_bytes / 2**20,
     peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10,
     num_steps=n,
     here_s=step_s * n,

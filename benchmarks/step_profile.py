@@ -18,9 +18,14 @@ import jax
 
 _CALLS = re.compile(r"%?([\w.\-]+) = [^\n]*?calls=%?([\w.\-]+)")
 _BODIES = re.compile(r"\n%?([\w.\-]+) [^\n]*\{\n(.*?)\n\}", re.S)
-_LINES = re.compile(r"\n\s*(?:ROOT )?%?([\w.\-]+) = (\S+ \w[\w\-]*)\(([^\n]*)")
+# A shape is one token, or a tuple of them: a cuDNN convolution returns (result, scratch).
+_LINES = re.compile(r"\n\s*(?:ROOT )?%?([\w.\-]+) = ((?:\([^)]*\)|\S+) \w[\w\-]*)\(([^\n]*)")
 _OPS = re.compile(r"= (\S+) (convolution|dot|transpose)\(")
 _ATTR = re.compile(r"window=\{[^}]*\}|dimensions=\{[^}]*\}|lhs_contracting_dims=\{[^}]*\}")
+
+
+# Ops whose events span the ops inside them, which have events of their own.
+_CONTAINERS = ("while", "call", "conditional")
 
 
 class Hlo:
@@ -90,7 +95,14 @@ def op_times(compiled, run) -> tuple[collections.Counter, Hlo]:
     with jax.profiler.trace(d, create_perfetto_trace=True):
       run()
     trace = json.load(gzip.open(glob.glob(f"{d}/**/*.trace.json.gz", recursive=True)[0]))
-  events = trace["traceEvents"] if isinstance(trace, dict) else trace
+  total, per_line = aggregate(trace["traceEvents"] if isinstance(trace, dict) else trace, hlo)
+  if per_line:
+    print("device trace lines (ms in all):", {n: round(us / 1e3, 1) for n, us in per_line.items()})
+  return total, hlo
+
+
+def aggregate(events, hlo: Hlo) -> tuple[collections.Counter, collections.Counter]:
+  """(microseconds per op, microseconds per device trace line) from a trace's events."""
   process, thread = {}, {}
   for e in events:
     if e.get("ph") == "M" and e.get("name") == "process_name":
@@ -113,11 +125,9 @@ def op_times(compiled, run) -> tuple[collections.Counter, Hlo]:
       name = e.get("name", "")
       fusion = re.sub(r"_(\d+)$", r".\1", name)
       total[name if name in hlo or fusion not in hlo else fusion] += e.get("dur", 0)
-    elif e.get("name") in hlo:
+    elif e.get("name") in hlo and hlo.kind(e["name"]) not in _CONTAINERS:
       total[e["name"]] += e.get("dur", 0)
-  if device:
-    print("device trace lines (ms in all):", {n: round(us / 1e3, 1) for n, us in per_line.items()})
-  return total, hlo
+  return total, per_line
 
 
 def report(total: collections.Counter, hlo: Hlo, steps: int, step_s: float, top: int = 30):

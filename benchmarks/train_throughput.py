@@ -11,12 +11,11 @@ with k steps per jitted call (train.steps_per_dispatch) for each k of --dispatch
 best of them reported. Not a test: speeds are printed, never asserted.
 """
 
-import resource
 import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config, model_flops
+from loop_step import build, compile_step, load_config, model_flops, step_bytes
 import numpy as np
 
 from genjax import data as gdata
@@ -33,13 +32,6 @@ flags.DEFINE_integer("steps", 200, "Timed steps per config (after one warm-up st
 flags.DEFINE_string("data_dir", "", "TFDS data_dir ('' = default).")
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 flags.DEFINE_list("dispatch", ["4", "16"], "Steps per jitted call to try beside 1.")
-
-
-def _peak_memory_mb() -> float:
-  stats = jax.devices()[0].memory_stats() or {}
-  if "peak_bytes_in_use" in stats:
-    return stats["peak_bytes_in_use"] / 2**20
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10  # host RSS, in KiB
 
 
 def measure(spec: str, steps: int) -> dict:
@@ -88,7 +80,7 @@ def measure(spec: str, steps: int) -> dict:
     images_per_s=rate * config.data.batch_size,
     compile_s=compile_s,
     input_batches_per_s=input_rate,
-    peak_mb=_peak_memory_mb(),
+    step_mib=step_bytes(compiled) / 2**20,
     gflop_per_step=step_flops / 1e9,
     xla_gflop_per_step=xla_flops / 1e9,
     gflop_per_s=step_flops * rate / 1e9,
@@ -110,7 +102,7 @@ def main(argv):
   print(
     "| config | batch | steps/s | images/s | GFLOP/step | XLA's GFLOP/step | GFLOP/s | MFU "
     "| best k: steps/s "
-    "| compile s | input batches/s | peak MiB |"
+    "| compile s | input batches/s | step MiB |"
   )
   print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for spec in FLAGS.configs:
@@ -121,7 +113,7 @@ def main(argv):
       f"| {r['gflop_per_step']:.3f} | {r['xla_gflop_per_step']:.3f} "
       f"| {r['gflop_per_s']:.1f} | {mfu} "
       f"| {r['best_k']}: {r['best_k_steps_per_s']:.1f} "
-      f"| {r['compile_s']:.2f} | {r['input_batches_per_s']:.0f} | {r['peak_mb']:.0f} |",
+      f"| {r['compile_s']:.2f} | {r['input_batches_per_s']:.0f} | {r['step_mib']:.0f} |",
       flush=True,
     )
   print(
@@ -130,8 +122,9 @@ def main(argv):
     "only) are taken from it. XLA's GFLOP/step: the backend's cost analysis of the "
     "compiled step, elementwise work included; XLA:GPU leaves out cuDNN's convolutions. "
     "best k: the steps per jitted call, of 1 and "
-    "--dispatch, with the most steps/s. peak MiB: device peak_bytes_in_use where the "
-    "backend reports it, else the process's peak RSS (cumulative over rows)."
+    "--dispatch, with the most steps/s. step MiB: XLA's memory analysis of the compiled "
+    "one-step program (arguments, outputs and temporaries, less donated buffers reused): "
+    "the device memory one step needs, on every backend."
   )
 
 
