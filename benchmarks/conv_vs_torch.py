@@ -81,6 +81,18 @@ MODELS.update({name: MODELS["ddpm28"] for name in ABLATIONS})
 # ------------------------------------------------------------------ the genjax worker
 
 
+def serve(ready: str, run):
+  """A worker's side of the protocol: prints "ready <int> <info>", then answers each
+  "run K" with run(K), the seconds per step of K more steps, until "quit" or the end of
+  its input. Plain Python, so that torch's interpreter runs it too."""
+  print(f"ready {ready}", flush=True)
+  for line in sys.stdin:
+    cmd = line.split()
+    if not cmd or cmd[0] == "quit":
+      break
+    print(run(int(cmd[1])), flush=True)
+
+
 def genjax_worker(model: str, batch: int):
   import time
 
@@ -88,19 +100,18 @@ def genjax_worker(model: str, batch: int):
   import numpy as np
 
   compiled, state, data, params, compile_s = _build(model, batch)
-  print(f"ready {params} jax {jax.__version__} compile_s {compile_s:.1f}", flush=True)
   n = 3
-  for line in sys.stdin:
-    cmd = line.split()
-    if not cmd or cmd[0] == "quit":
-      break
-    k = int(cmd[1])
+
+  def run(k):
+    nonlocal state, n
     t = time.perf_counter()
     for _ in range(k):
       state, metrics = compiled(state, data, np.int32(n))
       n += 1
     jax.block_until_ready((state, metrics))
-    print((time.perf_counter() - t) / k, flush=True)
+    return (time.perf_counter() - t) / k
+
+  serve(f"{params} jax {jax.__version__} compile_s {compile_s:.1f}", run)
 
 
 def _build(model: str, batch: int):
@@ -162,14 +173,25 @@ def profile(model: str, batch: int, steps: int = 5, top: int = 25):
 
 
 class Worker:
-  def __init__(self, label, argv, env=None, cwd=None):
+  """A timing process: started at once, `ready()` waits for its "ready <int> <info>" line
+  (so that several can compile at the same time), then `run(k)` times k steps."""
+
+  def __init__(self, label, argv, env=None, cwd=None, wait=True):
     self.label = label
     self.proc = subprocess.Popen(
       argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd
     )
-    line = self.proc.stdout.readline().split()
-    if not line or line[0] != "ready":
-      raise RuntimeError(f"{label} worker failed to start: {line}")
+    if wait:
+      self.ready()
+
+  def ready(self):
+    for raw in self.proc.stdout:  # past what else it prints (a dataset's preparation)
+      line = raw.split()
+      if line and line[0] == "ready":
+        break
+    else:
+      self.proc.kill()
+      raise RuntimeError(f"{self.label} worker exited before it was ready")
     self.params, self.info = int(line[1]), " ".join(line[2:])
 
   def run(self, k: int) -> float:
@@ -181,6 +203,20 @@ class Worker:
     self.proc.stdin.write("quit\n")
     self.proc.stdin.flush()
     self.proc.wait()
+
+
+def time_rounds(workers: dict, seconds: float, rounds: int) -> dict:
+  """{key: seconds per step in each round}: every round times each worker in turn for
+  about `seconds`, so that a change in the machine's speed reaches them all alike; then
+  closes them."""
+  steps = {key: max(1, round(seconds / w.run(1))) for key, w in workers.items()}
+  times = {key: [] for key in workers}
+  for _ in range(rounds):
+    for key, w in workers.items():
+      times[key].append(w.run(steps[key]))
+  for w in workers.values():
+    w.close()
+  return times
 
 
 def genjax_argv(model, batch):
@@ -247,13 +283,7 @@ def main():
         + (["channels_last"] if a.torch_channels_last else []),
       )
   infos = {f"{w.label}: {w.info.split(' compile_s')[0]}" for w in workers.values()}
-  steps = {key: max(1, round(a.seconds / w.run(1))) for key, w in workers.items()}
-  times = {key: [] for key in workers}
-  for _ in range(a.rounds):
-    for key, w in workers.items():
-      times[key].append(w.run(steps[key]))
-  for w in workers.values():
-    w.close()
+  times = time_rounds(workers, a.seconds, a.rounds)
   for model in models:
     med = {side: statistics.median(v) for (m, side), v in times.items() if m == model}
     torch_s = med.get("torch")

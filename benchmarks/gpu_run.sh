@@ -8,14 +8,15 @@
 # its own time limit, so that one slow compile cannot eat the rest. On an H100 most of a
 # stage's time is compiling (cuDNN autotunes every convolution): the DDPM CIFAR-10 step
 # compiled in 30 s and a digits config took about 20 s with its 8-step program, so all
-# of it is about 17 minutes. Part 1 (550 s of limits): the DDPM step with where its time
-# goes and at twice the batch, then every digits config in bfloat16. Part 2 (590 s): the
-# tests, every other paper config, every digits config in float32. Writes, each also to
-# the terminal:
+# of it is about 17 minutes. Part 1 (590 s of limits): the DDPM step with where its time
+# goes and under the variants of step_variants.py, then every digits config in bfloat16.
+# Part 2 (590 s): the tests, every other paper config, every digits config in float32.
+# Writes, each also to the terminal:
 #   OUT/devices.txt      nvidia-smi, jax's devices and the versions
 #   OUT/paper_scale.md   paper configs at full size in bfloat16: step time, model FLOPs,
 #                        MFU, memory, the paper's training time on this device; the DDPM
 #                        row with paper_scale.py --profile's account of its time
+#   OUT/variants.md      the DDPM step under XLA options, RNG, dtype, batch, dispatch
 #   OUT/throughput.md    every digits config's step: steps/s, GFLOP/s, MFU, best k
 #                        (steps per dispatch), peak device memory
 #   OUT/tests.txt        bf16 compute for every family and the FLOP counts, on the GPU
@@ -44,8 +45,8 @@ stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output t
 } 2>&1 | tee "$out/devices.txt"
 
 # In order of importance, so that a run cut short still holds what matters most: the
-# DDPM U-Net's bf16 MFU (the target this run is for) and where its step's time goes, every
-# digits config in bf16; then the tests, the other paper configs, float32.
+# DDPM U-Net's bf16 MFU (the target this run is for), where its step's time goes and what
+# moves it, every digits config in bf16; then the tests, the other paper configs, float32.
 digits=vae_digits,vae_digits:conv,autoencoder_digits,conv_autoencoder_digits,gan_digits
 digits+=,dcgan_digits,ddpm_digits,ddpm_digits:size=28,pixelcnn_digits,gated_pixelcnn_digits
 digits+=,row_lstm_digits,diagonal_bilstm_digits,cyclegan_digits,mae_digits
@@ -58,8 +59,8 @@ throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --da
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16)
 if [[ $part != 2 ]]; then
   stage 150 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
-  stage 70 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --batch_size=256
-  stage 330 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
+  stage 200 "$out/variants.md" python3 benchmarks/step_variants.py --config="$ddpm"
+  stage 240 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
 fi
 if [[ $part != 1 ]]; then
   stage 120 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \

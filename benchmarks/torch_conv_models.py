@@ -19,6 +19,7 @@ import math
 import sys
 import time
 
+from conv_vs_torch import serve
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -340,16 +341,14 @@ def main():
   for _ in range(3):
     step()
   params = sum(p.numel() for m in models for p in m.parameters())
-  print(f"ready {params} torch {torch.__version__} threads {torch.get_num_threads()}", flush=True)
-  for line in sys.stdin:
-    cmd = line.split()
-    if not cmd or cmd[0] == "quit":
-      break
-    k = int(cmd[1])
+
+  def run(k):
     t = time.perf_counter()
     for _ in range(k):
       step()
-    print((time.perf_counter() - t) / k, flush=True)
+    return (time.perf_counter() - t) / k
+
+  serve(f"{params} torch {torch.__version__} threads {torch.get_num_threads()}", run)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ import pytest
 import experiments
 from genjax.errors import CheckpointError, TrainingDiverged
 from genjax.train import clock
+from genjax.train import mesh as mesh_lib
 from genjax.train.experiment import Experiment
-from genjax.train.loop import restore_latest, train_and_evaluate
+from genjax.train.loop import make_step_fn, restore_latest, train_and_evaluate
 from genjax.train.state import TrainState
 from tests.conftest import assert_same_state
 
@@ -162,13 +163,13 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
   uninterrupted: the same keys and batches, so the same state and the same loss at every
   step (the GAN's state is a dict of train states).
 
-  Within rounding, not bitwise: the scanned step is the same HLO compiled as a while
-  loop's body rather than as the program's entry, and XLA:CPU's loop emitters (the tests'
-  compile setting, tests/conftest.py) round some elements of the two differently when
-  they run on one thread (seen: the VAE decoder's bias, 4e-9 apart after 20 Adam steps);
-  on two threads, or under XLA's default fusion emitters, they were bitwise equal. Small
-  SGD steps keep a difference at the gradients' rounding, where Adam normalises a
-  rounding difference in a near-zero gradient up to a full step. A wrong batch or key
+  Within rounding, not bitwise: on XLA:CPU the k steps are unrolled into one program
+  (genjax/train/loop.py says why), which XLA fuses and orders across the steps'
+  boundaries, so some elements round differently from k programs of one step (seen: 304
+  of the VAE's 500 elements of one parameter; on an accelerator the scanned step is a
+  while loop's body instead, the same HLO compiled in another place). Small SGD steps
+  keep a difference at the gradients' rounding, where Adam normalises a rounding
+  difference in a near-zero gradient up to a full step. A wrong batch or key
   moves the parameters by ~1e-4 and the losses by far more than rtol."""
   from experiments.configs import gan_digits
 
@@ -195,6 +196,20 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
   for a, b in zip(logged(one), logged(four)):
     losses = sorted(k for k in a if k.startswith("train/") and "loss" in k)
     assert losses and [a[k] for k in losses] == pytest.approx([b[k] for k in losses], rel=1e-5)
+
+
+def test_on_a_cpu_the_k_steps_are_unrolled_rather_than_a_loop(vae_smoke):
+  """XLA:CPU trains convolutions several times slower inside a loop body (loop.py)."""
+  exp = experiments.build(vae_smoke)
+  mesh = mesh_lib.make_mesh()
+  state = jax.jit(exp.init)(jax.random.key(0))
+  image = jnp.zeros((4, vae_smoke.data.batch_size, 28, 28, 1))
+  batches = {"image": image, "label": jnp.zeros(image.shape[:2], jnp.int32)}
+  step = lambda k: make_step_fn(exp, mesh, jax.random.key(1), k)
+  four = step(4).lower(state, batches, 0).compile().as_text()
+  one = step(1).lower(state, jax.tree.map(lambda x: x[0], batches), 0).compile().as_text()
+  # A loop's body would hold the step's products once.
+  assert four.count(" dot(") == 4 * one.count(" dot(") > 0
 
 
 def test_cadences_off_the_dispatch_grid_are_refused(vae_smoke):

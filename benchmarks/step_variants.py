@@ -1,0 +1,155 @@
+"""One paper config's training step under variants, side by side: which XLA option,
+random-number generator, dtype, batch or dispatch moves its MFU. Written for the DDPM
+U-Net on a GPU (18 % MFU on an H100 at the paper's batch, benchmarks/RESULTS.md); runs on
+any backend.
+
+  python benchmarks/step_variants.py [--config=ddpm_cifar10] [--variants=default,rbg,k4]
+      [--rounds=5] [--seconds=1.0]
+
+Each variant is a worker process with its own XLA_FLAGS, jax options and config changes,
+all started together (they compile at the same time) on mock data of the config's shape;
+then every round times each of them in turn for about --seconds, and the median seconds
+per step is reported with its ratio to the first variant's and its MFU (the step's model
+FLOPs at that variant's batch, genjax/train/flops.py, over its time, against the chip's
+dense bf16 peak). Workers share the device's memory (no preallocation). A variant whose
+flags the backend rejects (XLA:CPU does not know the GPU flags) is reported as failed,
+its error above the table; the others still run. Not a test: printed, never asserted.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# name: what it changes. xla: appended to XLA_FLAGS; env: more environment; dtype:
+# train.compute_dtype; model: config.model entries; batch: the global batch; k: steps per
+# jitted call (train.steps_per_dispatch's scan).
+VARIANTS = {
+  "default": {},
+  "f32": dict(dtype="float32"),
+  "b256": dict(batch=256),
+  "k4": dict(k=4),
+  "nodrop": dict(model=dict(dropout=0.0)),
+  "rbg": dict(env={"JAX_DEFAULT_PRNG_IMPL": "rbg"}),
+  "no_cmdbuf": dict(xla="--xla_gpu_enable_command_buffer="),
+  "no_triton_gemm": dict(xla="--xla_gpu_enable_triton_gemm=false"),
+}
+
+
+def worker(spec: str, variant: str):
+  import tempfile
+  import time
+
+  from absl import logging
+  from conv_vs_torch import serve
+  import jax
+  from loop_step import build, compile_step, load_config, model_flops
+  import numpy as np
+
+  from genjax import data as gdata
+  from genjax.train import mesh as mesh_lib
+
+  logging.set_verbosity(logging.WARNING)
+  v = VARIANTS[variant]
+  config = load_config(spec, tempfile.mkdtemp(), v.get("dtype", "bfloat16"), v.get("batch", 0))
+  config.model.update(v.get("model", {}))
+  experiment, mesh, state = build(config)
+  with gdata.mock_catalog(num_examples=max(config.data.batch_size, 8)):
+    it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
+    host = next(it)
+  batch = mesh_lib.global_batch(host, mesh)
+  flops = model_flops(experiment, mesh, state, batch)
+  k = v.get("k", 1)
+  if k > 1:
+    batch = mesh_lib.global_batch(
+      jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True
+    )
+  compiled, compile_s = compile_step(experiment, mesh, state, batch, k)
+  n = 0
+  for _ in range(2):
+    state, metrics = compiled(state, batch, np.int32(n))
+    n += k
+  jax.block_until_ready(state)
+
+  def run(calls):
+    nonlocal state, n
+    t = time.perf_counter()
+    for _ in range(calls):
+      state, metrics = compiled(state, batch, np.int32(n))
+      n += k
+    jax.block_until_ready((state, metrics))
+    return (time.perf_counter() - t) / (calls * k)
+
+  serve(f"{int(flops)} {config.data.batch_size} {compile_s:.1f}", run)
+
+
+def main():
+  from conv_vs_torch import Worker, time_rounds
+
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--config", default="ddpm_cifar10")
+  p.add_argument("--variants", default=",".join(VARIANTS))
+  p.add_argument("--rounds", type=int, default=5)
+  p.add_argument("--seconds", type=float, default=1.0, help="per variant per round")
+  p.add_argument("--worker", default="", help=argparse.SUPPRESS)
+  a = p.parse_args()
+  names = a.variants.split(",")
+  unknown = sorted(set(names + [a.worker] * bool(a.worker)) - set(VARIANTS))
+  if unknown:
+    p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+  if a.worker:
+    return worker(a.config, a.worker)
+
+  import jax
+
+  from genjax.train import flops as flops_lib
+
+  workers = {}
+  for name in names:
+    v = VARIANTS[name]
+    env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", **v.get("env", {}))
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {v.get('xla', '')}".strip()
+    argv = [sys.executable, __file__, "--config", a.config, "--worker", name]
+    workers[name] = Worker(name, argv, env=env, cwd=REPO, wait=False)
+  failed = {}
+  for name, w in list(workers.items()):
+    try:
+      w.ready()
+    except RuntimeError:
+      failed[name] = workers.pop(name)
+  if not workers:
+    sys.exit("every variant failed to start; their errors are above")
+  times = time_rounds(workers, a.seconds, a.rounds)
+
+  kind = jax.devices()[0].device_kind
+  peak = flops_lib.peak_flops(kind)
+  print(f"{a.config} on {kind}, {a.rounds} rounds, median s/step")
+  print("| variant | batch | s/step | x first | model GFLOP/step | TFLOP/s | MFU | compile s |")
+  print("|---|---:|---:|---:|---:|---:|---:|---:|")
+  first = None
+  for name in names:
+    if name in failed:
+      print(f"| {name} | failed to start: its error is above | | | | | | |")
+      continue
+    w = workers[name]
+    batch, compile_s = w.info.split()
+    s = statistics.median(times[name])
+    first = first or s
+    rate = w.params / s
+    mfu = f"{100 * rate / peak:.1f} %" if peak else "—"
+    print(
+      f"| {name} | {batch} | {s:.4g} | {s / first:.3f} | {w.params / 1e9:,.1f} "
+      f"| {rate / 1e12:.2f} | {mfu} | {compile_s} |",
+      flush=True,
+    )
+  print(
+    "x first: s/step over the first variant's (at another batch, per step, not per "
+    "image). " + "; ".join(f"{n}: {VARIANTS[n] or 'as configured'}" for n in names)
+  )
+
+
+if __name__ == "__main__":
+  main()
