@@ -12,7 +12,7 @@ own jitted step, batches from `tfds.testing.mock_data` through the real pipeline
 dataset download). Printed: parameters, compile seconds, seconds per step here (median of
 --steps timed steps after one warm-up), GFLOP per step (the model count of its products and
 convolutions, genjax/train/flops.py, which MFU and the H100 estimate use; beside it XLA's
-cost analysis of the compiled step, which on XLA:GPU leaves out cuDNN's convolutions),
+cost analysis of the compiled step, which XLA:GPU undercounts),
 the step's memory, and for the config's train.num_steps (the paper's length): the
 time here at the measured step time, and on one H100 at 40 % of its dense bf16 peak from
 the FLOPs. A step that needs more memory than this machine has (MAE's global batch of
@@ -203,7 +203,7 @@ def main(argv):
     "the measured step's FLOP/s over the device's dense bf16 peak (accelerators only). "
     "GFLOP/step: the step's products and convolutions (its jaxpr, the same on every "
     "backend); XLA's GFLOP/step: the backend's cost analysis of the compiled step, "
-    "elementwise work included (XLA:GPU leaves out cuDNN's convolutions)."
+    "elementwise work included (XLA:GPU's undercounts: genjax/train/flops.py)."
   )
 
 

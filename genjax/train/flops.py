@@ -9,10 +9,12 @@ Two counts, for two uses:
   costliest branch; a while loop, whose trip count is unknown when tracing, its body once.
 - `compiled_flops`: XLA's cost analysis of the compiled program, elementwise work
   included. It depends on the backend. On XLA:CPU it is the model count plus a few per
-  cent of elementwise work (tests/test_flops.py). On XLA:GPU it leaves out what the
-  compiler hands to cuDNN: the DDPM CIFAR-10 step (batch 128, bfloat16) came to 342
-  GFLOP there against 4,507 on XLA:CPU, so an MFU from it was 13 times too low. Inside a
-  loop it counts the body once, not once per trip.
+  cent of elementwise work (tests/test_flops.py). XLA:GPU undercounts, on an H100 (jax
+  0.11.2, bfloat16): the DDPM CIFAR-10 step (batch 128) came to 342 GFLOP against 4,461
+  by the model count and 4,507 by XLA:CPU's, its convolutions being cuDNN's; MAE's
+  (batch 4096, mostly matrix products) to 2,839 against 13,639, for a cause not
+  established. An MFU from it was up to 13 times too low. Inside a loop it counts the
+  body once, not once per trip.
 """
 
 import math
