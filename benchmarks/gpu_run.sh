@@ -6,9 +6,10 @@
 # On the GPU machine, from the repository root, with a CUDA build of jax importable (see
 # benchmarks/gpu_wheels.sh for the other packages on an offline machine). Each stage has
 # its own time limit, so that one slow compile cannot eat the rest. On an H100 most of a
-# stage's time is compiling: the DDPM CIFAR-10 step compiled in 30 s, and a digits config
-# took about 20 s with its 8-step program, so that one 10-minute command reached half of
-# the stages (2026-12-05, benchmarks/RESULTS.md). Part 1 (590 s of limits): the DDPM step with where its time
+# stage's time is compiling: the DDPM CIFAR-10 step compiled in 30 s, and a digits
+# config took about 20 s with its 8-step program, so that in one 10-minute command two
+# stages ran out of their limits and the last was cut short (2026-12-05,
+# benchmarks/RESULTS.md). Part 1 (590 s of limits): the DDPM step with where its time
 # goes and under the variants of step_variants.py, then every digits config in bfloat16.
 # Part 2 (590 s): the tests, every other paper config, every digits config in float32.
 # Writes, each also to the terminal:
