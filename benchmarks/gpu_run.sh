@@ -22,6 +22,8 @@
 #                        (steps per dispatch), peak device memory
 #   OUT/tests.txt        bf16 compute for every family and the FLOP counts, on the GPU
 # DIGITS and PAPERS (comma-separated config names) replace the lists below, for a dry run.
+# Where grain, tensorflow_datasets, ml_collections or tensorboardX are missing, the wheels
+# in WHEELS (default .whl, from gpu_wheels.sh) are installed under /tmp/genjax-site first.
 # Copy the tables into benchmarks/RESULTS.md with the date, device and this command.
 set -uo pipefail
 out=${1:-gpu_results}
@@ -29,6 +31,20 @@ part=${2:-all}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # genjax and experiments, uninstalled
+# The wheels of gpu_wheels.sh, where the stack lacks them (WHEELS: their folder, .whl).
+wheels=${WHEELS:-.whl}
+if ! python3 -c "import grain, tensorflow_datasets, ml_collections, tensorboardX" 2>/dev/null \
+  && [[ -d $wheels ]]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/genjax-site \
+    "$wheels"/*.whl
+  export PYTHONPATH="$PYTHONPATH:/tmp/genjax-site"
+fi
+if ! python3 -c "import experiments, genjax.train.loop" 2>"$out/import_error.txt"; then
+  echo "genjax does not import here ($(tail -1 "$out/import_error.txt")); see" \
+    "benchmarks/gpu_wheels.sh for the packages to bring." >&2
+  exit 1
+fi
+rm -f "$out/import_error.txt"
 data=$(mktemp -d)
 
 stage() {  # stage SECONDS FILE COMMAND...: runs it under a time limit, output to FILE too
