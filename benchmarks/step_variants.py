@@ -36,6 +36,7 @@ VARIANTS = {
   "rbg": dict(env={"JAX_DEFAULT_PRNG_IMPL": "rbg"}),
   "no_cmdbuf": dict(xla="--xla_gpu_enable_command_buffer="),
   "no_triton_gemm": dict(xla="--xla_gpu_enable_triton_gemm=false"),
+  "system_malloc": dict(env={"GENJAX_MALLOC": "system"}),
 }
 
 

@@ -1,10 +1,13 @@
 """The entry points: absl launchers (train, sample, compare, reproduce) and cluster launchers.
 
-Importing this package sets genjax's XLA:CPU flag (launch/xla_flags.py) before any
-computation starts JAX's backend: every `python -m launch.<module>` gets it, and so do
-the benchmarks and tests, which import it first.
+Importing this package sets genjax's XLA:CPU flag (launch/xla_flags.py) and glibc's
+malloc options for CPU training (launch/malloc.py) before any computation starts JAX's
+backend: every `python -m launch.<module>` gets them, and so do the benchmarks and tests,
+which import it first.
 """
 
+from launch import malloc as _malloc
 from launch import xla_flags as _xla_flags
 
 _xla_flags.set_default()
+_malloc.keep_step_buffers()

@@ -1,0 +1,63 @@
+"""glibc's malloc told to keep the blocks XLA:CPU frees after every step, instead of
+handing them back to the kernel and faulting their pages in again on the next step.
+
+XLA:CPU takes each call's temporaries from malloc on one of its own threads. With
+glibc's defaults a large block there is mmapped and unmapped, or trimmed off its heap
+when freed, so every step faults in every page of it again: the PixelCNN digits step (87
+MB of temporaries) took 22,240 page faults and 37-41 ms of kernel time per step of its
+0.097-0.105 s on one core (getrusage, 2026-12-05, 2 AVX-512 cores, jaxlib 0.10.2). With
+mmap off (M_MMAP_MAX = 0) and the heaps never trimmed below 2 GiB (M_TRIM_THRESHOLD) the
+blocks are reused, once each of XLA's threads has allocated them. Measured side by side
+(benchmarks/step_variants.py --variants=system_malloc,default, 9 rounds, 2 cores, each
+config's own batch): the DDPM digits step took 0.85x its time with glibc's defaults, the
+conv VAE's 0.84x; the same options set through GLIBC_TUNABLES gave 0.80-0.81x, 0.85x,
+PixelCNN 0.91-1.00x and the paper DCGAN 1.00x. In benchmarks/conv_vs_torch.py (15
+processes at once, other batches) the five conv steps took 0.93x (conv VAE) and
+0.99-1.03x (the rest) the time: within that benchmark's noise. A block larger than a
+thread's heap (64 MiB: PixelCNN's) is still mmapped whatever the options.
+
+Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts
+even PixelCNN's block on the reused main heap (0 faults, 0.78-0.79x) but makes the
+threads queue on its lock: the paper DCGAN's step 1.09x, the 8x8 U-Net's 1.05-1.19x;
+transparent huge pages for malloc's blocks (GLIBC_TUNABLES glibc.malloc.hugetlb=1):
+PixelCNN 1.12-1.35x with two processes running.
+
+The price: memory freed by the process stays with it, up to 2 GiB above what it uses.
+So this is for CPU training only: it is left alone where a GPU or TPU is present or
+JAX_PLATFORMS names another platform, and GENJAX_MALLOC=system keeps glibc's defaults.
+Set when `launch` is imported, before JAX allocates its first step.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+KEEP_BYTES = 2**31 - 1  # mallopt takes an int: the heap's free top is kept up to 2 GiB
+
+
+def applies(environ=os.environ) -> bool:
+  """Whether the process trains on the CPU under glibc, and the user has not opted out."""
+  if environ.get("GENJAX_MALLOC", "") == "system":
+    return False
+  if environ.get("JAX_PLATFORMS", "cpu").split(",")[0] not in ("", "cpu"):
+    return False
+  try:
+    if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
+      return False
+  except (ValueError, OSError, AttributeError):  # not glibc, or not a POSIX system
+    return False
+  return not (os.path.exists("/dev/nvidiactl") or glob.glob("/dev/accel*"))
+
+
+def keep_step_buffers() -> bool:
+  """Sets both options where `applies`; True if glibc took them."""
+  if not applies():
+    return False
+  libc = ctypes.CDLL(None)
+  return all(
+    libc.mallopt(option, value) == 1
+    for option, value in ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, KEEP_BYTES))
+  )
