@@ -76,9 +76,9 @@ throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --da
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16)
 if [[ $part != 2 ]]; then
   stage 150 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
-  stage 200 "$out/variants.md" python3 benchmarks/step_variants.py --config="$ddpm" \
-    --variants=default,f32,b256,k4,nodrop,rbg,no_cmdbuf,no_triton_gemm
-  stage 240 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
+  stage 280 "$out/variants.md" python3 benchmarks/step_variants.py --config="$ddpm" \
+    --variants=default,f32,k4,nodrop,rbg,no_cmdbuf --rounds=3
+  stage 160 "$out/throughput.md" "${throughput[@]}" --compute_dtype=bfloat16 --configs="$digits"
 fi
 if [[ $part != 1 ]]; then
   stage 120 "$out/tests.txt" python3 -m pytest -q -x -p no:cacheprovider -n 0 \
