@@ -16,11 +16,13 @@ processes at once, other batches) the five conv steps took 0.93x (conv VAE) and
 0.99-1.03x (the rest) the time: within that benchmark's noise. A block larger than a
 thread's heap (64 MiB: PixelCNN's) is still mmapped whatever the options.
 
-Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts
-even PixelCNN's block on the reused main heap (0 faults, 0.78-0.79x) but makes the
-threads queue on its lock: the paper DCGAN's step 1.09x, the 8x8 U-Net's 1.05-1.19x;
-transparent huge pages for malloc's blocks (GLIBC_TUNABLES glibc.malloc.hugetlb=1):
-PixelCNN 1.12-1.35x with two processes running.
+Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
+PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one
+conv_vs_torch run) but makes the threads queue on its lock: the paper DCGAN's step 1.09x
+(1.26x in that conv_vs_torch run), the 8x8 U-Net's 0.98-1.05x (1.19x with the arena
+limit alone, 1.71x in that run at batch 32); transparent huge pages for malloc's blocks
+(GLIBC_TUNABLES glibc.malloc.hugetlb=1): PixelCNN 1.12x, the 28x28 U-Net 1.29x, with two
+processes running.
 
 The price: memory freed by the process stays with it, up to 2 GiB above what it uses.
 So this is for CPU training only: it is left alone where a GPU or TPU is present or
