@@ -7,12 +7,17 @@ stepping; the state comes from the experiment's own jitted init, replicated on t
 """
 
 import importlib
+import importlib.util
+import pathlib
+import sys
 import time
 
 import jax
 import numpy as np
 
 import experiments
+import experiments.configs
+from genjax import data as gdata
 from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
 from genjax.train.loop import make_step_fn
@@ -23,6 +28,10 @@ def load_config(spec: str, data_dir: str = "", compute_dtype: str = "", batch_si
   """The config `name[:arg]` under experiments/configs, with the benchmarks' overrides
   (each left as the config has it when empty or 0)."""
   name, _, arg = spec.partition(":")
+  if importlib.util.find_spec(f"experiments.configs.{name}") is None:
+    folder = pathlib.Path(experiments.configs.__path__[0])
+    known = sorted(p.stem for p in folder.glob("*_*.py") if not p.stem.startswith("_"))
+    sys.exit(f"unknown config {name!r}; the configs are {', '.join(known)}.")
   config = importlib.import_module(f"experiments.configs.{name}").get_config(arg or None)
   if data_dir:
     config.data.data_dir = data_dir
@@ -69,3 +78,17 @@ def step_bytes(compiled) -> int:
     - mem.alias_size_in_bytes
   )
   return max(held, getattr(mem, "peak_memory_in_bytes", 0) or 0)
+
+
+def mock_batch(config, mesh):
+  """One global batch of `config.data`'s shape from `tfds.testing.mock_data`, through
+  the real pipeline (no dataset download), on `mesh`; and the same batch on the host."""
+  with gdata.mock_catalog(num_examples=max(config.data.batch_size, 8)):
+    it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
+    host = next(it)
+  return mesh_lib.global_batch(host, mesh), host
+
+
+def stacked_batch(host, mesh, k: int):
+  """k copies of a host batch stacked along a leading axis: the input of k steps per call."""
+  return mesh_lib.global_batch(jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True)

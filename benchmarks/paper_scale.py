@@ -28,13 +28,11 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config, model_flops, step_bytes
+from loop_step import build, compile_step, load_config, mock_batch, model_flops, step_bytes
 import numpy as np
 import step_profile
 
-from genjax import data as gdata
 from genjax.train import flops as flops_lib
-from genjax.train import mesh as mesh_lib
 
 PAPER_CONFIGS = (
   "vae_mnist",
@@ -86,9 +84,7 @@ def _compile(experiment, config, mesh, state, batch_size: int):
   """(the loop's step compiled for a global batch of `batch_size` mock examples, compile
   seconds, that batch)."""
   config.data.batch_size = batch_size
-  with gdata.mock_catalog(num_examples=max(batch_size, 8)):
-    it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
-    batch = mesh_lib.global_batch(next(it), mesh)
+  batch, _ = mock_batch(config, mesh)
   return (*compile_step(experiment, mesh, state, batch), batch)
 
 

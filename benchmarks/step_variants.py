@@ -47,27 +47,19 @@ def worker(spec: str, variant: str):
   from absl import logging
   from conv_vs_torch import serve
   import jax
-  from loop_step import build, compile_step, load_config, model_flops
+  from loop_step import build, compile_step, load_config, mock_batch, model_flops, stacked_batch
   import numpy as np
-
-  from genjax import data as gdata
-  from genjax.train import mesh as mesh_lib
 
   logging.set_verbosity(logging.WARNING)
   v = VARIANTS[variant]
   config = load_config(spec, tempfile.mkdtemp(), v.get("dtype", "bfloat16"), v.get("batch", 0))
   config.model.update(v.get("model", {}))
   experiment, mesh, state = build(config)
-  with gdata.mock_catalog(num_examples=max(config.data.batch_size, 8)):
-    it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
-    host = next(it)
-  batch = mesh_lib.global_batch(host, mesh)
+  batch, host = mock_batch(config, mesh)
   flops = model_flops(experiment, mesh, state, batch)
   k = v.get("k", 1)
   if k > 1:
-    batch = mesh_lib.global_batch(
-      jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True
-    )
+    batch = stacked_batch(host, mesh, k)
   compiled, compile_s = compile_step(experiment, mesh, state, batch, k)
   n = 0
   for _ in range(2):
@@ -103,6 +95,9 @@ def main():
     p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
   if a.worker:
     return worker(a.config, a.worker)
+  from loop_step import load_config
+
+  load_config(a.config)  # an unknown config ends here, in one sentence
 
   import jax
 

@@ -15,7 +15,7 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config, model_flops, step_bytes
+from loop_step import build, compile_step, load_config, model_flops, stacked_batch, step_bytes
 import numpy as np
 
 from genjax import data as gdata
@@ -59,9 +59,7 @@ def measure(spec: str, steps: int) -> dict:
   best_k, best_rate = 1, rate
   host = jax.device_get(batch)
   for k in (int(k) for k in FLAGS.dispatch):
-    stacked = mesh_lib.global_batch(
-      jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True
-    )
+    stacked = stacked_batch(host, mesh, k)
     multi, _ = compile_step(experiment, mesh, state, stacked, k)
     state, _ = multi(state, stacked, np.int32(0))
     jax.block_until_ready(state)

@@ -200,6 +200,8 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
 
 def test_on_a_cpu_the_k_steps_are_unrolled_rather_than_a_loop(vae_smoke):
   """XLA:CPU trains convolutions several times slower inside a loop body (loop.py)."""
+  if jax.default_backend() != "cpu":
+    pytest.skip("an accelerator runs the k steps as a loop")
   exp = experiments.build(vae_smoke)
   mesh = mesh_lib.make_mesh()
   state = jax.jit(exp.init)(jax.random.key(0))
