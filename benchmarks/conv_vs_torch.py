@@ -23,32 +23,34 @@ XLA:CPU uses its default thread pool (one thread per core). torch is never impor
 genjax: it lives in the --torch_python interpreter only; without one, the genjax sides
 are measured alone.
 
-Result, 2026-12-05 18:30, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
-2.13.0+cpu with 2 threads, NCHW (code of 24749e3; "baseline": 692731f, before the
-U-Net's attention and skip-concatenation changes; s: seconds per step; g/t, b/t:
-genjax's and the baseline's time over torch's):
+genjax's side runs its config's own train.steps_per_dispatch (the loop's k steps per
+jitted call; --steps_per_dispatch overrides it), as launch.train would, and reports
+seconds per step; torch steps one at a time.
+
+Result, 2026-12-05 22:48, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
+2.13.0+cpu with 2 threads, NCHW ("baseline": e8f6678, every config at one step per call;
+s: seconds per step; g/t, b/t: genjax's and the baseline's time over torch's):
 
   python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
-      --baseline_repo=<git archive of 692731f> --rounds=7
+      --baseline_repo=<git archive of e8f6678> --rounds=7
 
-| model | batch | params genjax / torch | genjax s | baseline s | torch s | g/t | b/t |
+| model | batch | steps per call | genjax s | baseline s | torch s | g/t | b/t |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| vae_conv | 128 | 154,021 / 154,021 | 0.1002 | 0.1016 | 0.1246 | 0.80 | 0.82 |
-| pixelcnn | 32 | 16,225 / 16,225 | 0.0597 | 0.0600 | 0.0523 | 1.14 | 1.15 |
-| dcgan | 64 | 473,986 / 473,986 | 0.0259 | 0.0255 | 0.0331 | 0.78 | 0.77 |
-| ddpm8 | 32 | 252,545 / 252,545 | 0.0210 | 0.0208 | 0.0344 | 0.61 | 0.60 |
-| ddpm28 | 32 | 252,545 / 252,545 | 0.2555 | 0.3254 | 0.1950 | 1.31 | 1.67 |
+| vae_conv | 128 | 1 / 1 | 0.0941 | 0.0970 | 0.1240 | 0.76 | 0.78 |
+| pixelcnn | 32 | 5 / 1 | 0.0383 | 0.0604 | 0.0517 | 0.74 | 1.17 |
+| dcgan | 64 | 1 / 1 | 0.0257 | 0.0259 | 0.0327 | 0.78 | 0.79 |
+| ddpm8 | 32 | 1 / 1 | 0.0202 | 0.0206 | 0.0353 | 0.57 | 0.58 |
+| ddpm28 | 32 | 2 / 1 | 0.2361 | 0.2619 | 0.1942 | 1.22 | 1.35 |
 
-The 28x28 baseline's 0.3254 s is this run's outlier: the row alone, 9 rounds, gave
-genjax 0.2570, baseline 0.2807, torch 0.1920 s (1.34 and 1.46), and the two changes
-measured one at a time 0.94-0.95x and 0.96-0.975x. torch's own step moves between runs
-on this machine (its conv VAE step 0.079-0.125 s this day), so the ratios to torch do
-too: this day the conv VAE ranged 0.80-1.20, PixelCNN 1.01-1.23, the 28x28 U-Net
-1.31-1.34 (the code before the two changes: 1.42-1.67). The ratios also depend on the CPU: on an
-AVX2 machine (2026-12-03, benchmarks/RESULTS.md) genjax's conv VAE and PixelCNN steps
-took 0.91x and 0.92x torch's; with AVX-512, torch's oneDNN convolutions gain more
-(2.1-2.4x faster steps than there) than XLA's Eigen ones (1.6x). genjax against its own
-baseline is the steadier figure.
+The PixelCNN and 28x28 U-Net steps run several steps per call because their
+temporaries (87 and 218 MiB at these batches) outgrow a thread's malloc heap, so XLA's
+one block of them is mapped afresh, and faulted in page by page, on every call
+(benchmarks/RESULTS.md). torch's own step moves between runs on this machine (its conv
+VAE step 0.079-0.125 s one day), so the ratios to torch do too; they also depend on the
+CPU: on an AVX2 machine (2026-12-03) genjax's conv VAE and PixelCNN steps took 0.91x
+and 0.92x torch's, and with AVX-512 torch's oneDNN convolutions gain more (2.1-2.4x
+faster steps than there) than XLA's Eigen ones (1.6x). genjax against its own baseline
+is the steadier figure.
 """
 
 import argparse
@@ -93,32 +95,35 @@ def serve(ready: str, run):
     print(run(int(cmd[1])), flush=True)
 
 
-def genjax_worker(model: str, batch: int):
+def genjax_worker(model: str, batch: int, per_call: int = 0):
   import time
 
   import jax
   import numpy as np
 
-  compiled, state, data, params, compile_s = _build(model, batch)
-  n = 3
+  compiled, state, data, params, compile_s, k = _build(model, batch, per_call)
+  n = 3 * k
 
-  def run(k):
+  def run(steps):
     nonlocal state, n
+    calls = -(-steps // k)
     t = time.perf_counter()
-    for _ in range(k):
+    for _ in range(calls):
       state, metrics = compiled(state, data, np.int32(n))
-      n += 1
+      n += k
     jax.block_until_ready((state, metrics))
-    return (time.perf_counter() - t) / k
+    return (time.perf_counter() - t) / (calls * k)
 
-  serve(f"{params} jax {jax.__version__} compile_s {compile_s:.1f}", run)
+  serve(f"{params} jax {jax.__version__} compile_s {compile_s:.1f} k {k}", run)
 
 
-def _build(model: str, batch: int):
-  """(compiled step, state, batch, parameter count, compile seconds) of genjax's step."""
+def _build(model: str, batch: int, per_call: int = 0):
+  """(compiled step, state, batch, parameter count, compile seconds, steps per call) of
+  genjax's step: k = `per_call` steps per jitted call, or the config's own
+  train.steps_per_dispatch where 0, as launch.train would run it."""
   from absl import logging
   import jax
-  from loop_step import build, compile_step, load_config
+  from loop_step import build, compile_step, load_config, stacked_batch
   import numpy as np
 
   from genjax import data as gdata
@@ -128,19 +133,22 @@ def _build(model: str, batch: int):
   logging.set_verbosity(logging.WARNING)
   config = load_config(MODELS[model][0], batch_size=batch)
   config.model.update(ABLATIONS.get(model, {}))
+  k = per_call or int(config.train.get("steps_per_dispatch", 1))
   experiment, mesh, state = build(config)
   it = gdata.make_train_iterator(config.data, seed=0, process_index=0, process_count=1)
-  data = mesh_lib.global_batch(next(it), mesh)
-  compiled, compile_s = compile_step(experiment, mesh, state, data)
+  host = next(it)
+  data = stacked_batch(host, mesh, k) if k > 1 else mesh_lib.global_batch(host, mesh)
+  compiled, compile_s = compile_step(experiment, mesh, state, data, k)
   for i in range(3):
-    state, _ = compiled(state, data, np.int32(i))
+    state, _ = compiled(state, data, np.int32(i * k))
   jax.block_until_ready(state)
   # The networks' parameters only: a state also holds other arrays (DCGAN's ADA probability).
   is_train_state = lambda s: isinstance(s, TrainState)
   trainable = [
     s.params for s in jax.tree.leaves(state, is_leaf=is_train_state) if is_train_state(s)
   ]
-  return compiled, state, data, sum(x.size for x in jax.tree.leaves(trainable)), compile_s
+  params = sum(x.size for x in jax.tree.leaves(trainable))
+  return compiled, state, data, params, compile_s, k
 
 
 def profile(model: str, batch: int, steps: int = 5, top: int = 25):
@@ -154,7 +162,7 @@ def profile(model: str, batch: int, steps: int = 5, top: int = 25):
   import numpy as np
   import step_profile
 
-  compiled, state, data, _, _ = _build(model, batch)
+  compiled, state, data, _, _, k = _build(model, batch, 1)
 
   def run():
     nonlocal state
@@ -165,7 +173,7 @@ def profile(model: str, batch: int, steps: int = 5, top: int = 25):
   t = time.perf_counter()
   run()
   step_s = (time.perf_counter() - t) / steps
-  print(f"{model} at batch {batch}:")
+  print(f"{model} at batch {batch}, one step per call:")
   step_profile.report(*step_profile.op_times(compiled, run), steps, step_s, top)
 
 
@@ -219,8 +227,12 @@ def time_rounds(workers: dict, seconds: float, rounds: int) -> dict:
   return times
 
 
-def genjax_argv(model, batch):
-  return [sys.executable, os.path.abspath(__file__), "--worker", model, "--batch", str(batch)]
+def genjax_argv(model, batch, per_call=0):
+  return [
+    sys.executable,
+    os.path.abspath(__file__),
+    *("--worker", model, "--batch", str(batch), "--steps_per_dispatch", str(per_call)),
+  ]
 
 
 def main():
@@ -235,17 +247,23 @@ def main():
   p.add_argument("--profile", default="", help="only print MODEL's most expensive ops")
   p.add_argument("--worker", default="", help=argparse.SUPPRESS)
   p.add_argument("--batch", type=int, default=0, help="override every model's batch")
+  p.add_argument(
+    "--steps_per_dispatch",
+    type=int,
+    default=0,
+    help="genjax's steps per jitted call (0: each config's own train.steps_per_dispatch)",
+  )
   a = p.parse_args()
   unknown = sorted(set(a.models.split(",") + [a.profile] * bool(a.profile)) - set(MODELS))
   if unknown:
     p.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
   if a.worker:
-    return genjax_worker(a.worker, a.batch)
+    return genjax_worker(a.worker, a.batch, a.steps_per_dispatch)
   if a.profile:
     return profile(a.profile, a.batch or MODELS[a.profile][1])
 
   print(
-    "| model | batch | params genjax / torch | genjax s/step | "
+    "| model | batch | steps per call | params genjax / torch | genjax s/step | "
     + ("baseline s/step | " if a.baseline_repo else "")
     + "torch s/step | genjax / torch"
     + (" | baseline / torch" if a.baseline_repo else "")
@@ -253,7 +271,7 @@ def main():
     flush=True,
   )
   print(
-    "|---|---:|---:|---:|"
+    "|---|---:|---:|---:|---:|"
     + ("---:|" if a.baseline_repo else "")
     + "---:|---:|"
     + ("---:|" if a.baseline_repo else "")
@@ -264,12 +282,11 @@ def main():
   workers = {}  # (model, side) -> Worker
   for model in models:
     batch = a.batch or MODELS[model][1]
-    workers[model, "genjax"] = Worker("genjax", genjax_argv(model, batch), cwd=REPO)
+    argv = genjax_argv(model, batch, a.steps_per_dispatch)
+    workers[model, "genjax"] = Worker("genjax", argv, cwd=REPO)
     if a.baseline_repo:
       env = dict(os.environ, PYTHONPATH=os.path.abspath(a.baseline_repo))
-      workers[model, "baseline"] = Worker(
-        "baseline", genjax_argv(model, batch), env=env, cwd=a.baseline_repo
-      )
+      workers[model, "baseline"] = Worker("baseline", argv, env=env, cwd=a.baseline_repo)
     if a.torch_python:
       workers[model, "torch"] = Worker(
         "torch",
@@ -291,7 +308,11 @@ def main():
     params = f"{workers[model, 'genjax'].params:,} / " + (
       f"{workers[model, 'torch'].params:,}" if torch_s else "—"
     )
-    row = f"| {model} | {a.batch or MODELS[model][1]} | {params} | {med['genjax']:.4f} | "
+    per_call = " / ".join(
+      workers[model, side].info.split(" k ")[-1] for side in ("genjax", "baseline") if side in med
+    )
+    row = f"| {model} | {a.batch or MODELS[model][1]} | {per_call} | {params} "
+    row += f"| {med['genjax']:.4f} | "
     if a.baseline_repo:
       row += f"{med['baseline']:.4f} | "
     row += (f"{torch_s:.4f}" if torch_s else "—") + f" | {ratio(med['genjax'])}"
@@ -299,6 +320,10 @@ def main():
       row += f" | {ratio(med['baseline'])}"
     print(row + " |", flush=True)
   print("; ".join(sorted(infos)) + f"; torch threads {a.threads}; {a.rounds} rounds")
+  print(
+    "steps per call: genjax's (/ the baseline's) training steps per jitted call "
+    "(train.steps_per_dispatch; s/step is per step either way); torch's are one at a time"
+  )
 
 
 if __name__ == "__main__":

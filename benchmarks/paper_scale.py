@@ -161,6 +161,8 @@ def _time_cell(seconds: float) -> str:
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
+  for spec in FLAGS.configs:
+    load_config(spec)  # an unknown config ends here, in one sentence, before the table
   dev = jax.devices()[0]
   print(
     f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "

@@ -26,21 +26,28 @@ REPO = os.path.dirname(HERE)
 
 # name: what it changes. xla: appended to XLA_FLAGS; env: more environment; dtype:
 # train.compute_dtype; model: config.model entries; batch: the global batch; k: steps per
-# jitted call (train.steps_per_dispatch's scan).
+# jitted call (train.steps_per_dispatch's scan): any "k<N>", e.g. k4.
 VARIANTS = {
   "default": {},
   "f32": dict(dtype="float32"),
   "b256": dict(batch=256),
-  "k4": dict(k=4),
   "nodrop": dict(model=dict(dropout=0.0)),
   "rbg": dict(env={"JAX_DEFAULT_PRNG_IMPL": "rbg"}),
   "no_cmdbuf": dict(xla="--xla_gpu_enable_command_buffer="),
   "no_triton_gemm": dict(xla="--xla_gpu_enable_triton_gemm=false"),
   "system_malloc": dict(env={"GENJAX_MALLOC": "system"}),
+  "sync": dict(env={"JAX_CPU_ENABLE_ASYNC_DISPATCH": "false"}),
 }
 
 
-def worker(spec: str, variant: str):
+def variant(name: str) -> dict | None:
+  """The variant called `name`: one of VARIANTS or "k<N>" (N steps per call); None if neither."""
+  if name[:1] == "k" and name[1:].isdigit() and int(name[1:]) > 0:
+    return dict(k=int(name[1:]))
+  return VARIANTS.get(name)
+
+
+def worker(spec: str, variant_name: str, dtype: str, batch: int):
   import tempfile
   import time
 
@@ -51,8 +58,8 @@ def worker(spec: str, variant: str):
   import numpy as np
 
   logging.set_verbosity(logging.WARNING)
-  v = VARIANTS[variant]
-  config = load_config(spec, tempfile.mkdtemp(), v.get("dtype", "bfloat16"), v.get("batch", 0))
+  v = variant(variant_name)
+  config = load_config(spec, tempfile.mkdtemp(), v.get("dtype", dtype), v.get("batch", batch))
   config.model.update(v.get("model", {}))
   experiment, mesh, state = build(config)
   batch, host = mock_batch(config, mesh)
@@ -84,17 +91,21 @@ def main():
 
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--config", default="ddpm_cifar10")
-  p.add_argument("--variants", default=",".join(VARIANTS))
+  p.add_argument("--variants", default=",".join([*VARIANTS, "k4"]))
+  p.add_argument("--dtype", default="bfloat16", help="every variant's but f32's")
+  p.add_argument(
+    "--batch", type=int, default=0, help="every variant's but b256's (0: the config's)"
+  )
   p.add_argument("--rounds", type=int, default=5)
   p.add_argument("--seconds", type=float, default=1.0, help="per variant per round")
   p.add_argument("--worker", default="", help=argparse.SUPPRESS)
   a = p.parse_args()
   names = a.variants.split(",")
-  unknown = sorted(set(names + [a.worker] * bool(a.worker)) - set(VARIANTS))
+  unknown = sorted(n for n in set(names + [a.worker] * bool(a.worker)) if variant(n) is None)
   if unknown:
-    p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}, k<N>")
   if a.worker:
-    return worker(a.config, a.worker)
+    return worker(a.config, a.worker, a.dtype, a.batch)
   from loop_step import load_config
 
   load_config(a.config)  # an unknown config ends here, in one sentence
@@ -105,10 +116,11 @@ def main():
 
   workers = {}
   for name in names:
-    v = VARIANTS[name]
+    v = variant(name)
     env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false", **v.get("env", {}))
     env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {v.get('xla', '')}".strip()
-    argv = [sys.executable, __file__, "--config", a.config, "--worker", name]
+    argv = [sys.executable, __file__, "--config", a.config, "--dtype", a.dtype]
+    argv += ["--batch", str(a.batch), "--worker", name]
     workers[name] = Worker(name, argv, env=env, cwd=REPO, wait=False)
   failed = {}
   for name, w in list(workers.items()):
@@ -143,7 +155,7 @@ def main():
     )
   print(
     "x first: s/step over the first variant's (at another batch, per step, not per "
-    "image). " + "; ".join(f"{n}: {VARIANTS[n] or 'as configured'}" for n in names)
+    "image). " + "; ".join(f"{n}: {variant(n) or 'as configured'}" for n in names)
   )
 
 

@@ -14,7 +14,11 @@ conv VAE's 0.84x; the same options set through GLIBC_TUNABLES gave 0.80-0.81x, 0
 PixelCNN 0.91-1.00x and the paper DCGAN 1.00x. In benchmarks/conv_vs_torch.py (15
 processes at once, other batches) the five conv steps took 0.93x (conv VAE) and
 0.99-1.03x (the rest) the time: within that benchmark's noise. A block larger than a
-thread's heap (64 MiB: PixelCNN's) is still mmapped whatever the options.
+thread's heap (64 MiB: PixelCNN's) is still mmapped whatever the options: glibc serves
+it from mmap on any thread but the main one (XLA allocates on its own), and unmaps it
+when freed. The digits configs whose steps are that large (the autoregressive family's,
+the DDPM U-Net's at 16x16 and 28x28) run several steps per jitted call instead
+(train.steps_per_dispatch), which share one block: 0.60-0.92x the time per step.
 
 Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
 PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one

@@ -11,6 +11,7 @@ import pytest
 
 import experiments
 from genjax import data as gdata
+from genjax.train import preflight
 from genjax.train.loop import train_and_evaluate
 
 CONFIGS = sorted(
@@ -28,6 +29,9 @@ def test_config_loads_with_and_without_smoke(name):
   assert smoke.train.num_steps <= 50 < full.train.num_steps
   for c in (full, smoke):
     assert c.data.batch_size > 0 and c.optim.learning_rate > 0 and c.data.name
+    # The launch's own checks of every field that needs no data (types, ranges, every
+    # cadence a multiple of train.steps_per_dispatch: PixelCNN's five).
+    preflight._check_scalars(c)
   # The full-size model is built and initialised in shapes only (no FLOPs): a paper
   # config whose sizes its family refuses fails here, not at its first launch.
   if full.model.get("init_from"):  # starts from a trained run (tests/test_mae.py): the

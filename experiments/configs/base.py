@@ -117,6 +117,7 @@ def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.train.eval_every = 20
   c.train.sample_every = 20
   c.train.checkpoint_every = 10
+  c.train.steps_per_dispatch = 1  # the cadences above need not be multiples of a config's k
   c.sample.num = 16
   c.eval.fd_num_samples = 100
   if c.eval.feature_net and ":" not in c.eval.feature_net:
