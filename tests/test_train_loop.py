@@ -198,6 +198,28 @@ def test_k_steps_per_dispatch_end_where_one_step_per_call_does(family, vae_smoke
     assert losses and [a[k] for k in losses] == pytest.approx([b[k] for k in losses], rel=1e-5)
 
 
+def test_a_checkpoint_off_the_dispatch_grid_resumes_one_step_at_a_time(vae_smoke, tmp_path):
+  """A run stopped at step 3 with one step per call, resumed with k = 4 (a config whose
+  default k changed, or a stop or budget between dispatches): step 4 is reached by a
+  single step, then k at a time, so the cadences still fall on their steps and the run
+  ends at num_steps with the state of one that never stopped (within rounding, as above)."""
+  c = vae_smoke
+  c.train.sample_every = c.train.eval_every = 0
+  c.train.log_every = c.train.checkpoint_every = 4
+  c.optim.name, c.optim.learning_rate = "sgd", 1e-4
+  exp = experiments.build(c)
+  one, mixed = str(tmp_path / "one"), str(tmp_path / "mixed")
+  train_and_evaluate(exp, c, one)
+  train_and_evaluate(exp, c, mixed, should_stop=lambda step: step == 3)
+  assert _params(exp, c, mixed)[0] == 3
+  c.train.steps_per_dispatch = 4
+  train_and_evaluate(exp, c, mixed)
+  assert _params(exp, c, mixed)[0] == c.train.num_steps
+  assert_same_state(exp, c, one, mixed, atol=1e-7, rtol=1e-5)
+  logged = lambda w: [json.loads(line)["step"] for line in open(os.path.join(w, "metrics.jsonl"))]
+  assert logged(mixed) == [3] + logged(one)  # the stop logged its steps, then every cadence
+
+
 def test_on_a_cpu_the_k_steps_are_unrolled_rather_than_a_loop(vae_smoke):
   """XLA:CPU trains convolutions several times slower inside a loop body (loop.py)."""
   if jax.default_backend() != "cpu":

@@ -230,7 +230,7 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
   spent = budget > 0 and clock.recorded >= budget  # by the runs this one resumes
 
   per_call = int(tc.get("steps_per_dispatch", 1))
-  step_fn = make_step_fn(experiment, mesh, keys["train"], per_call)
+  step_fns = {per_call: make_step_fn(experiment, mesh, keys["train"], per_call)}
   evaluators = evaluators_lib.from_config(
     evaluators_lib.EvalContext(
       experiment=experiment, config=config, mesh=mesh, key=keys["eval"], feature_net=feature_net
@@ -266,7 +266,8 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       return {}
     host = jax.device_get(pending)
     pending.clear()
-    means = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+    # per step: k steps per call give each metric stacked [k]
+    means = {k: float(np.mean(np.concatenate([np.ravel(m[k]) for m in host]))) for k in host[0]}
     _check_finite(step, means, ckpt)
     return means
 
@@ -284,20 +285,26 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       ckpt.save(step, state, train_iter)
     clock.record(step)
 
-  first = True
+  compiled: set = set()  # the step functions called so far (their first call compiles)
   try:
     if step >= tc.num_steps:
       _say(f"{workdir} is already trained to step {step}; nothing to train.")
     elif spent:
       _say(f"{workdir} has trained for its budget of {budget:g} s; nothing to train.")
     while step < tc.num_steps and not spent:
-      batch = _next_batch(train_iter, mesh, per_call)
+      # A checkpoint off the dispatch grid (saved by a run with another k, at a stop or a
+      # budget) is stepped one at a time up to the grid: the same batches and keys.
+      k = per_call if step % per_call == 0 else 1
+      if k not in step_fns:
+        step_fns[k] = make_step_fn(experiment, mesh, keys["train"], k)
+      batch = _next_batch(train_iter, mesh, k)
+      first = k not in compiled
       with clock.excluding() if first else contextlib.nullcontext():  # XLA compiling the step
-        state, metrics = step_fn(state, batch, np.int32(step))
+        state, metrics = step_fns[k](state, batch, np.int32(step))
         if first:
           jax.block_until_ready(metrics)
-      first = False
-      step += per_call
+      compiled.add(k)
+      step += k
       pending.append(metrics)
       if block_each_step:
         jax.block_until_ready(state)

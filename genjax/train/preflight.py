@@ -51,7 +51,8 @@ def _check_dispatch(config) -> None:
     if value % k:
       raise ConfigError(
         f"{name}={value} is not a multiple of train.steps_per_dispatch={k}: the loop "
-        f"only sees the state every {k} steps."
+        f"only sees the state every {k} steps (make it a multiple of {k}, or set "
+        f"train.steps_per_dispatch to 1)."
       )
 
 
