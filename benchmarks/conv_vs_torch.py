@@ -96,24 +96,11 @@ def serve(ready: str, run):
 
 
 def genjax_worker(model: str, batch: int, per_call: int = 0):
-  import time
-
   import jax
-  import numpy as np
+  from loop_step import step_timer
 
   compiled, state, data, params, compile_s, k = _build(model, batch, per_call)
-  n = 3 * k
-
-  def run(steps):
-    nonlocal state, n
-    calls = -(-steps // k)
-    t = time.perf_counter()
-    for _ in range(calls):
-      state, metrics = compiled(state, data, np.int32(n))
-      n += k
-    jax.block_until_ready((state, metrics))
-    return (time.perf_counter() - t) / (calls * k)
-
+  run = step_timer(compiled, state, data, k, warmup_calls=0, first_step=3 * k)  # _build ran 3
   serve(f"{params} jax {jax.__version__} compile_s {compile_s:.1f} k {k}", run)
 
 
@@ -254,6 +241,10 @@ def main():
     help="genjax's steps per jitted call (0: each config's own train.steps_per_dispatch)",
   )
   a = p.parse_args()
+  if a.batch < 0:
+    p.error(f"--batch must be 0 or more, not {a.batch}")
+  if a.steps_per_dispatch < 0:
+    p.error(f"--steps_per_dispatch must be 0 or more, not {a.steps_per_dispatch}")
   unknown = sorted(set(a.models.split(",") + [a.profile] * bool(a.profile)) - set(MODELS))
   if unknown:
     p.error(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")

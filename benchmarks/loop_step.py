@@ -92,3 +92,27 @@ def mock_batch(config, mesh):
 def stacked_batch(host, mesh, k: int):
   """k copies of a host batch stacked along a leading axis: the input of k steps per call."""
   return mesh_lib.global_batch(jax.tree.map(lambda x: np.stack([x] * k), host), mesh, stacked=True)
+
+
+def step_timer(compiled, state, batch, k: int = 1, warmup_calls: int = 2, first_step: int = 0):
+  """After `warmup_calls` calls, run(steps) -> seconds per step of at least `steps` more
+  steps (whole calls of k steps each): the `run` of conv_vs_torch.serve's workers. The
+  state is carried from call to call, and step numbers keep counting from `first_step`,
+  as in training."""
+  n = first_step
+  for _ in range(warmup_calls):
+    state, _ = compiled(state, batch, np.int32(n))
+    n += k
+  jax.block_until_ready(state)
+
+  def run(steps: int) -> float:
+    nonlocal state, n
+    calls = -(-steps // k)
+    t = time.perf_counter()
+    for _ in range(calls):
+      state, metrics = compiled(state, batch, np.int32(n))
+      n += k
+    jax.block_until_ready((state, metrics))
+    return (time.perf_counter() - t) / (calls * k)
+
+  return run

@@ -49,13 +49,18 @@ def variant(name: str) -> dict | None:
 
 def worker(spec: str, variant_name: str, dtype: str, batch: int):
   import tempfile
-  import time
 
   from absl import logging
   from conv_vs_torch import serve
-  import jax
-  from loop_step import build, compile_step, load_config, mock_batch, model_flops, stacked_batch
-  import numpy as np
+  from loop_step import (
+    build,
+    compile_step,
+    load_config,
+    mock_batch,
+    model_flops,
+    stacked_batch,
+    step_timer,
+  )
 
   logging.set_verbosity(logging.WARNING)
   v = variant(variant_name)
@@ -68,21 +73,7 @@ def worker(spec: str, variant_name: str, dtype: str, batch: int):
   if k > 1:
     batch = stacked_batch(host, mesh, k)
   compiled, compile_s = compile_step(experiment, mesh, state, batch, k)
-  n = 0
-  for _ in range(2):
-    state, metrics = compiled(state, batch, np.int32(n))
-    n += k
-  jax.block_until_ready(state)
-
-  def run(calls):
-    nonlocal state, n
-    t = time.perf_counter()
-    for _ in range(calls):
-      state, metrics = compiled(state, batch, np.int32(n))
-      n += k
-    jax.block_until_ready((state, metrics))
-    return (time.perf_counter() - t) / (calls * k)
-
+  run = step_timer(compiled, state, batch, k)
   serve(f"{int(flops)} {config.data.batch_size} {compile_s:.1f}", run)
 
 
@@ -100,6 +91,8 @@ def main():
   p.add_argument("--seconds", type=float, default=1.0, help="per variant per round")
   p.add_argument("--worker", default="", help=argparse.SUPPRESS)
   a = p.parse_args()
+  if a.batch < 0:
+    p.error(f"--batch must be 0 or more, not {a.batch}")
   names = a.variants.split(",")
   unknown = sorted(n for n in set(names + [a.worker] * bool(a.worker)) if variant(n) is None)
   if unknown:

@@ -53,7 +53,9 @@ def get_config(arg=None):
   # MiB) are more than glibc keeps for a thread, so each call maps them afresh
   # (pixelcnn_digits.py); two steps share them. Measured side by side on 2 CPU cores
   # (benchmarks/step_variants.py, float32): 0.92x (16x16) and 0.84x (28x28) the time per
-  # step, for 1.5x the compile time; four steps at 28x28 gained no more (0.86x).
+  # step, for 1.5x the compile time. Four steps at 28x28 measured 0.86x in the same run,
+  # 0.89x and 0.95x of two steps' time in two later ones, for 1.7x two steps' compile
+  # time: not clearly enough to keep.
   c.train.steps_per_dispatch = 1 if args.size == 8 else 2
   c.sample = ml_collections.ConfigDict(
     dict(

@@ -267,7 +267,9 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
     host = jax.device_get(pending)
     pending.clear()
     # per step: k steps per call give each metric stacked [k]
-    means = {k: float(np.mean(np.concatenate([np.ravel(m[k]) for m in host]))) for k in host[0]}
+    means = {
+      name: float(np.mean(np.concatenate([np.ravel(m[name]) for m in host]))) for name in host[0]
+    }
     _check_finite(step, means, ckpt)
     return means
 
