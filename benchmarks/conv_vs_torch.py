@@ -27,24 +27,26 @@ genjax's side runs its config's own train.steps_per_dispatch (the loop's k steps
 jitted call; --steps_per_dispatch overrides it), as launch.train would, and reports
 seconds per step; torch steps one at a time.
 
-Result, 2026-12-05 22:48, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
-2.13.0+cpu with 2 threads, NCHW ("baseline": e8f6678, every config at one step per call;
-s: seconds per step; g/t, b/t: genjax's and the baseline's time over torch's):
+Result, 2026-12-06 00:33, 2 idle CPU cores (AMD EPYC with AVX-512), jax 0.10.2, torch
+2.13.0+cpu with 2 threads, NCHW ("baseline": 9db8cad, the same steps per call, XLA's
+temporaries in one block; s: seconds per step; g/t, b/t: genjax's and the baseline's time
+over torch's):
 
   python benchmarks/conv_vs_torch.py --torch_python=<venv>/bin/python \
-      --baseline_repo=<git archive of e8f6678> --rounds=7
+      --baseline_repo=<git archive of 9db8cad> --rounds=7
 
 | model | batch | steps per call | genjax s | baseline s | torch s | g/t | b/t |
 |---|---:|---:|---:|---:|---:|---:|---:|
-| vae_conv | 128 | 1 / 1 | 0.0941 | 0.0970 | 0.1240 | 0.76 | 0.78 |
-| pixelcnn | 32 | 5 / 1 | 0.0383 | 0.0604 | 0.0517 | 0.74 | 1.17 |
-| dcgan | 64 | 1 / 1 | 0.0257 | 0.0259 | 0.0327 | 0.78 | 0.79 |
-| ddpm8 | 32 | 1 / 1 | 0.0202 | 0.0206 | 0.0353 | 0.57 | 0.58 |
-| ddpm28 | 32 | 2 / 1 | 0.2361 | 0.2619 | 0.1942 | 1.22 | 1.35 |
+| vae_conv | 128 | 1 / 1 | 0.0933 | 0.0987 | 0.1026 | 0.91 | 0.96 |
+| pixelcnn | 32 | 5 / 5 | 0.0359 | 0.0400 | 0.0520 | 0.69 | 0.77 |
+| dcgan | 64 | 1 / 1 | 0.0255 | 0.0262 | 0.0308 | 0.83 | 0.85 |
+| ddpm8 | 32 | 1 / 1 | 0.0211 | 0.0210 | 0.0355 | 0.60 | 0.59 |
+| ddpm28 | 32 | 2 / 2 | 0.2131 | 0.2427 | 0.2001 | 1.06 | 1.21 |
 
-The PixelCNN and 28x28 U-Net steps run several steps per call because their
-temporaries (87 and 218 MiB at these batches) outgrow a thread's malloc heap, so XLA's
-one block of them is mapped afresh, and faulted in page by page, on every call
+The PixelCNN and 28x28 U-Net steps run several steps per call, and XLA hands over every
+step's temporaries in blocks of at most 32 MiB (launch/malloc.py), because as one block
+(87 and 218 MiB at these batches) they outgrow a thread's malloc heap and are mapped
+afresh, and faulted in page by page, on every call
 (benchmarks/RESULTS.md). torch's own step moves between runs on this machine (its conv
 VAE step 0.079-0.125 s one day), so the ratios to torch do too; they also depend on the
 CPU: on an AVX2 machine (2026-12-03) genjax's conv VAE and PixelCNN steps took 0.91x

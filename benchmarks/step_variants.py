@@ -37,11 +37,30 @@ VARIANTS = {
   "no_triton_gemm": dict(xla="--xla_gpu_enable_triton_gemm=false"),
   "system_malloc": dict(env={"GENJAX_MALLOC": "system"}),
   "sync": dict(env={"JAX_CPU_ENABLE_ASYNC_DISPATCH": "false"}),
+  "one_heap": dict(xla="--xla_multiheap_size_constraint_per_heap=-1"),
+  "heap16": dict(xla=f"--xla_multiheap_size_constraint_per_heap={16 << 20}"),
+  "heap32": dict(xla=f"--xla_multiheap_size_constraint_per_heap={32 << 20}"),
+  "heap48": dict(xla=f"--xla_multiheap_size_constraint_per_heap={48 << 20}"),
 }
 
 
 def variant(name: str) -> dict | None:
-  """The variant called `name`: one of VARIANTS or "k<N>" (N steps per call); None if neither."""
+  """The variant called `name`: one of VARIANTS, "k<N>" (N steps per call), or several
+  joined by "+" (e.g. k2+heap32: their changes together); None if any part is neither."""
+  if "+" in name:
+    parts = [variant(part) for part in name.split("+")]
+    if any(p is None for p in parts):
+      return None
+    joined = {}
+    for p in parts:
+      for key, value in p.items():
+        if key == "xla":
+          joined[key] = f"{joined.get(key, '')} {value}".strip()
+        elif key in ("env", "model"):
+          joined[key] = {**joined.get(key, {}), **value}
+        else:
+          joined[key] = value
+    return joined
   if name[:1] == "k" and name[1:].isdigit() and int(name[1:]) > 0:
     return dict(k=int(name[1:]))
   return VARIANTS.get(name)

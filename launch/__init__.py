@@ -1,9 +1,10 @@
 """The entry points: absl launchers (train, sample, compare, reproduce) and cluster launchers.
 
-Importing this package sets genjax's XLA:CPU flag (launch/xla_flags.py) and glibc's
-malloc options for CPU training (launch/malloc.py) before any computation starts JAX's
-backend: every `python -m launch.<module>` gets them, and so do the benchmarks and tests,
-which import it first.
+Importing this package sets genjax's XLA:CPU flag (launch/xla_flags.py), and glibc's
+malloc options for CPU training with the XLA option that sizes its blocks for them
+(launch/malloc.py), before any computation starts JAX's backend: every
+`python -m launch.<module>` gets them, and so do the benchmarks and tests, which import it
+first.
 """
 
 from launch import malloc as _malloc

@@ -13,12 +13,27 @@ config's own batch): the DDPM digits step took 0.85x its time with glibc's defau
 conv VAE's 0.84x; the same options set through GLIBC_TUNABLES gave 0.80-0.81x, 0.85x,
 PixelCNN 0.91-1.00x and the paper DCGAN 1.00x. In benchmarks/conv_vs_torch.py (15
 processes at once, other batches) the five conv steps took 0.93x (conv VAE) and
-0.99-1.03x (the rest) the time: within that benchmark's noise. A block larger than a
-thread's heap (64 MiB: PixelCNN's) is still mmapped whatever the options: glibc serves
-it from mmap on any thread but the main one (XLA allocates on its own), and unmaps it
-when freed. The digits configs whose steps are that large (the autoregressive family's,
-the DDPM U-Net's at 16x16 and 28x28) run several steps per jitted call instead
-(train.steps_per_dispatch), which share one block: 0.60-0.92x the time per step.
+0.99-1.03x (the rest) the time: within that benchmark's noise.
+
+A block larger than a thread's heap (64 MiB) is mmapped whatever the options: glibc
+serves it from mmap on any thread but the main one (XLA allocates on its own), and unmaps
+it when freed. XLA:CPU asks for a call's temporaries as one block, which the
+autoregressive digits steps (85-258 MiB) and the DDPM U-Net's at 16x16 and 28x28 outgrow:
+the 28x28 U-Net's step (218 MiB at batch 32) took 55,785 page faults and 105-113 ms of
+kernel time per 0.26 s step. So XLA is also asked for its temporaries in blocks of at
+most 32 MiB (--xla_multiheap_size_constraint_per_heap, an option of its buffer
+assignment: the same program, results and 0.2 % more temporary memory there), which the
+threads' heaps keep: that step then took 4,109-8,204 faults and 13-16 ms of kernel time
+(getrusage, 2026-12-06). A heap left empty at the end of a call is still unmapped, so
+some faults remain, and several steps per jitted call (train.steps_per_dispatch) still
+pay in some configs. Measured side by side (benchmarks/step_variants.py, float32, 7
+rounds, 2 cores, 2026-12-06; one block against blocks of 32 MiB, one step per call): the
+28x28 U-Net's step (batch 32) took 0.73x the time, the 16x16 U-Net's (batch 64) 0.83x,
+PixelCNN's 0.78x, Gated PixelCNN's 0.74x, Row LSTM's 0.73x, Diagonal BiLSTM's 0.69x, the
+8x8 U-Net's 0.95x; with the configs' own steps per call, 0.88x (28x28, k2), 0.87x (16x16,
+k2), 0.87x (PixelCNN, k5), 0.92x (Gated PixelCNN, k5). The conv VAE's, DCGAN's and
+CycleGAN's steps, whose blocks fit, 1.00-1.03x (noise). Added like launch/xla_flags.py's
+flag: for the jaxlib it was measured on only, never over the user's value.
 
 Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
 PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one
@@ -40,8 +55,14 @@ import ctypes
 import glob
 import os
 
+from launch import xla_flags
+
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 KEEP_BYTES = 2**31 - 1  # mallopt takes an int: the heap's free top is kept up to 2 GiB
+# XLA's temporaries in blocks of at most this many bytes: half a thread heap (64 MiB),
+# glibc's largest mmap threshold, so that each fits a heap beside another.
+HEAP_FLAG = "--xla_multiheap_size_constraint_per_heap"
+HEAP_BYTES = 32 << 20
 
 
 def applies(environ=os.environ) -> bool:
@@ -59,9 +80,11 @@ def applies(environ=os.environ) -> bool:
 
 
 def keep_step_buffers() -> bool:
-  """Sets both options where `applies`; True if glibc took them."""
+  """Sets both options where `applies`, and asks XLA for its temporaries in blocks that
+  fit a thread's heap; True if glibc took the options."""
   if not applies():
     return False
+  xla_flags.add(HEAP_FLAG, str(HEAP_BYTES))
   libc = ctypes.CDLL(None)
   return all(
     libc.mallopt(option, value) == 1

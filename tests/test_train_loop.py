@@ -11,11 +11,13 @@ import pytest
 
 import experiments
 from genjax.errors import CheckpointError, TrainingDiverged
+from genjax.eval import evaluators as evaluators_lib
 from genjax.train import clock
 from genjax.train import mesh as mesh_lib
 from genjax.train.experiment import Experiment
 from genjax.train.loop import make_step_fn, restore_latest, train_and_evaluate
 from genjax.train.state import TrainState
+from genjax.train.writers import read_metrics
 from tests.conftest import assert_same_state
 
 
@@ -147,6 +149,42 @@ def test_time_budget_stops_checkpoints_and_holds_across_reruns(toy_config, tmp_p
   train_and_evaluate(_toy(), toy_config, workdir)
   assert _params(_toy(), toy_config, workdir)[0] == 30
   assert sorted(map(int, json.load(open(os.path.join(workdir, clock.FILE))))) == [5, 10, 20, 30]
+
+
+def test_a_stop_asked_for_while_evaluating_ends_the_run_at_that_step(
+  toy_config, tmp_path, monkeypatch
+):
+  """A SIGTERM that arrives during an evaluation (which can take minutes) saves that step
+  and stops, rather than training on to the next step it checks."""
+  toy_config.train.eval_every = 5  # off the checkpoints' cadence (10)
+  signalled = []
+  run_all = evaluators_lib.run_all
+  monkeypatch.setattr(evaluators_lib, "run_all", lambda *a: signalled.append(1) or run_all(*a))
+  workdir = str(tmp_path / "stopped")
+  train_and_evaluate(_toy(), toy_config, workdir, should_stop=lambda step: bool(signalled))
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["5"]
+  assert [r["step"] for r in read_metrics(workdir) if "eval/mse" in r] == [5]
+
+
+def test_a_kill_while_evaluating_loses_no_training_and_the_rerun_logs_the_evaluation(
+  toy_config, tmp_path, monkeypatch
+):
+  """The checkpoint of a step is saved before its evaluation; a rerun of a workdir whose
+  final evaluation was cut short makes and logs it, once."""
+  toy_config.train.num_steps, toy_config.train.eval_every = 10, 10
+
+  def killed(*a):
+    raise RuntimeError("killed while evaluating")
+
+  monkeypatch.setattr(evaluators_lib, "run_all", killed)
+  workdir = str(tmp_path / "killed")
+  with pytest.raises(RuntimeError, match="killed"):
+    train_and_evaluate(_toy(), toy_config, workdir)
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["10"]
+  monkeypatch.undo()
+  assert "eval/mse" in train_and_evaluate(_toy(), toy_config, workdir)  # nothing to train
+  train_and_evaluate(_toy(), toy_config, workdir)
+  assert [r["step"] for r in read_metrics(workdir) if "eval/mse" in r] == [10]
 
 
 def test_train_seconds_of_a_resumed_step(tmp_path):

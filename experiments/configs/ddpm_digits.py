@@ -49,13 +49,11 @@ def get_config(arg=None):
   c.optim.update(learning_rate=1e-3, warmup_steps=200, grad_clip_norm=1.0)
   c.train.update(num_steps=3000, log_every=200, eval_every=3000, sample_every=1500)
   c.train.update(checkpoint_every=500, ema_decay=0.999)
-  # At 16x16 and 28x28, two steps per jitted call: the step's temporaries (131 and 435
-  # MiB) are more than glibc keeps for a thread, so each call maps them afresh
-  # (pixelcnn_digits.py); two steps share them. Measured side by side on 2 CPU cores
-  # (benchmarks/step_variants.py, float32): 0.92x (16x16) and 0.84x (28x28) the time per
-  # step, for 1.5x the compile time. Four steps at 28x28 measured 0.86x in the same run,
-  # 0.89x and 0.95x of two steps' time in two later ones, for 1.7x two steps' compile
-  # time: not clearly enough to keep.
+  # At 16x16 and 28x28, two steps per jitted call. Measured side by side on 2 CPU cores
+  # (benchmarks/step_variants.py, float32, 2026-12-06, k2 against k1): 0.94x (16x16, batch
+  # 64) and 0.96x (28x28, batch 32) the time per step, for 1.3-1.4x the compile time.
+  # (Before XLA's temporaries came in blocks a thread's heap keeps, launch/malloc.py,
+  # two steps gave 0.92x and 0.84x.)
   c.train.steps_per_dispatch = 1 if args.size == 8 else 2
   c.sample = ml_collections.ConfigDict(
     dict(

@@ -5,4 +5,6 @@ from experiments.configs import pixelcnn_digits
 
 
 def get_config(arg=None):
-  return pixelcnn_digits.autoregressive_config("diagonal_bilstm", arg, num_layers=2)
+  return pixelcnn_digits.autoregressive_config(
+    "diagonal_bilstm", arg, steps_per_dispatch=1, num_layers=2
+  )

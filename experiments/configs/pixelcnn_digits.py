@@ -44,12 +44,13 @@ def get_config(arg=None):
   c.optim.update(learning_rate=1e-3, grad_clip_norm=10.0)
   c.train.update(num_steps=1000, log_every=50, eval_every=500, sample_every=500)
   c.train.update(checkpoint_every=250, ema_decay=0.99)
-  # Five steps per jitted call. XLA:CPU takes a call's temporaries as one block, here
-  # 85-258 MiB, more than glibc keeps for a thread (64 MiB: launch/malloc.py), so every
-  # call maps it afresh and faults in each of its pages; five steps share one block.
-  # Measured side by side on 2 CPU cores (benchmarks/step_variants.py, float32, k5
-  # against k1): PixelCNN's step took 0.63x the time, Gated PixelCNN's 0.77x, Row
-  # LSTM's 0.84x, Diagonal BiLSTM's 0.60x, for 2.2-2.5x the compile time.
+  # Five steps per jitted call (the PixelRNN configs take one, autoregressive_config).
+  # Measured side by side on 2 CPU cores (benchmarks/step_variants.py, float32, batch 32,
+  # 2026-12-06, k5 against k1): PixelCNN's step took 0.70x the time, Gated PixelCNN's
+  # 0.92x, for 2.3-2.4x the compile time; Row LSTM's 0.96x and Diagonal BiLSTM's 0.99x,
+  # not worth their 1.8-2.2x. (Five steps gave 0.60-0.84x while the steps' temporaries,
+  # 85-258 MiB, came as one block that glibc mapped afresh on every call, before XLA was
+  # asked for blocks a thread's heap keeps: launch/malloc.py.)
   c.train.steps_per_dispatch = 5
   c.sample.update(num=64, batch_size=100)
   c.sample.sampler = "naive" if args.naive else "fast"  # same samples, per key
@@ -72,10 +73,11 @@ def smoke(c):
   return c
 
 
-def autoregressive_config(arch: str, arg=None, **model):
-  """This config with model.arch = `arch` and the `model` fields changed: the other
-  *_digits.py configs of the family."""
+def autoregressive_config(arch: str, arg=None, steps_per_dispatch: int = 5, **model):
+  """This config with model.arch = `arch`, the `model` fields changed and
+  `steps_per_dispatch` steps per jitted call: the other *_digits.py configs of the family."""
   args = base.parse_arg(arg, **ARGS)
   c = get_config(dict(args, smoke=False))
   c.model.update(arch=arch, **model)
+  c.train.steps_per_dispatch = steps_per_dispatch
   return smoke(c) if args.smoke else c

@@ -5,4 +5,4 @@ from experiments.configs import pixelcnn_digits
 
 
 def get_config(arg=None):
-  return pixelcnn_digits.autoregressive_config("row_lstm", arg, num_layers=2)
+  return pixelcnn_digits.autoregressive_config("row_lstm", arg, steps_per_dispatch=1, num_layers=2)

@@ -17,7 +17,7 @@ from genjax.train import multihost, preflight, storage
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.clock import TrainClock
 from genjax.train.experiment import Experiment
-from genjax.train.writers import MetricWriter, Progress
+from genjax.train.writers import MetricWriter, Progress, read_metrics
 
 
 def abstract_state(experiment: Experiment, key, mesh):
@@ -195,6 +195,15 @@ def train_and_evaluate(
     raise
 
 
+def _logged(workdir: str, step: int, metrics: dict) -> bool:
+  """Whether workdir's metrics record has every one of `metrics` at `step`."""
+  found = set()
+  for record in read_metrics(workdir):
+    if record.get("step") == step:
+      found.update(record)
+  return set(metrics) <= found
+
+
 def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop) -> dict:
   tc = config.train
   preflight.check(config, experiment)  # before any dataset, directory or parameter
@@ -288,6 +297,7 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
     clock.record(step)
 
   compiled: set = set()  # the step functions called so far (their first call compiles)
+  stop = False
   try:
     if step >= tc.num_steps:
       _say(f"{workdir} is already trained to step {step}; nothing to train.")
@@ -339,12 +349,32 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
         for e in evaluators
         if e.name in due_by_time or evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)
       ]
-      if due:
+      # Saved before evaluating or sampling, which can take minutes: a stop skips them, and
+      # a kill while they run (a scheduler's grace period is seconds) loses no training.
+      saved = step % tc.checkpoint_every == 0 or step == tc.num_steps or stop or spent
+      if saved:
+        save(step)
+      if spent:
+        _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
+      if due and not stop:
         with clock.excluding():
           last_eval = evaluators_lib.run_all(due, state)
           writer.scalars(step, last_eval)
           progress.print(step, last_eval, timing=False)
         progress.restart_clock(step)
+        # A stop asked for while evaluating ends the run here rather than a step later (in
+        # a multi-process run, at the next log step): every process ran the same
+        # evaluators, so all of them reach this check.
+        stop = should_stop is not None and should_stop(step)
+        if jax.process_count() > 1:
+          stop = multihost.any_process(stop)[0]
+        if stop and not saved:
+          save(step)
+      if stop:
+        _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
+        if hasattr(should_stop, "stopped_at"):
+          should_stop.stopped_at(step)
+        break
       if (
         sample_fn is not None
         and tc.sample_every
@@ -358,17 +388,12 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
             viz.save_samples(os.path.join(workdir, "samples"), step, images)
             writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
         progress.restart_clock(step)
-      if step % tc.checkpoint_every == 0 or step == tc.num_steps or stop or spent:
-        save(step)
-      if spent:
-        _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
-      if stop:
-        _say(f"Stopped at step {step} on request; checkpoint saved in {ckpt.directory}.")
-        if hasattr(should_stop, "stopped_at"):
-          should_stop.stopped_at(step)
-        break
-    if not last_eval and (step >= tc.num_steps or spent) and tc.eval_every:
+    # The final evaluation, where this run made none: a rerun of a finished workdir, or of
+    # one whose final evaluation a stop or a kill cut short. A stop itself never waits for it.
+    if not last_eval and not stop and (step >= tc.num_steps or spent) and tc.eval_every:
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
+      if not _logged(workdir, step, last_eval):
+        writer.scalars(step, last_eval)
   finally:
     ckpt.close()
     writer.close()
