@@ -33,7 +33,10 @@ PixelCNN's 0.78x, Gated PixelCNN's 0.74x, Row LSTM's 0.73x, Diagonal BiLSTM's 0.
 8x8 U-Net's 0.95x; with the configs' own steps per call, 0.88x (28x28, k2), 0.87x (16x16,
 k2), 0.87x (PixelCNN, k5), 0.92x (Gated PixelCNN, k5). The conv VAE's, DCGAN's and
 CycleGAN's steps, whose blocks fit, 1.00-1.03x (noise). Added like launch/xla_flags.py's
-flag: for the jaxlib it was measured on only, never over the user's value.
+flag: for the jaxlib it was measured on only, never over the user's value. XLA:CPU cannot
+serialise a program whose temporaries are in several blocks ("Multiple temp buffer
+allocations found"), so JAX's persistent compilation cache (JAX_COMPILATION_CACHE_DIR)
+compiles those programs afresh in every process; its warning for each is silenced.
 
 Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
 PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one
@@ -54,6 +57,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import warnings
 
 from launch import xla_flags
 
@@ -85,6 +89,9 @@ def keep_step_buffers() -> bool:
   if not applies():
     return False
   xla_flags.add(HEAP_FLAG, str(HEAP_BYTES))
+  warnings.filterwarnings(
+    "ignore", r"Error writing persistent compilation cache entry.*Multiple temp buffer"
+  )
   libc = ctypes.CDLL(None)
   return all(
     libc.mallopt(option, value) == 1

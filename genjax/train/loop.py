@@ -297,7 +297,6 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
     clock.record(step)
 
   compiled: set = set()  # the step functions called so far (their first call compiles)
-  stop = False
   try:
     if step >= tc.num_steps:
       _say(f"{workdir} is already trained to step {step}; nothing to train.")
@@ -349,23 +348,38 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
         for e in evaluators
         if e.name in due_by_time or evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)
       ]
-      # Saved before evaluating or sampling, which can take minutes: a stop skips them, and
-      # a kill while they run (a scheduler's grace period is seconds) loses no training.
+      # Saved before evaluating or sampling, which can take minutes: a kill while they run
+      # (a scheduler's grace period ending) loses no training.
       saved = step % tc.checkpoint_every == 0 or step == tc.num_steps or stop or spent
       if saved:
         save(step)
       if spent:
         _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
-      if due and not stop:
+      if due:
         with clock.excluding():
           last_eval = evaluators_lib.run_all(due, state)
           writer.scalars(step, last_eval)
           progress.print(step, last_eval, timing=False)
         progress.restart_clock(step)
-        # A stop asked for while evaluating ends the run here rather than a step later (in
-        # a multi-process run, at the next log step): every process ran the same
-        # evaluators, so all of them reach this check.
-        stop = should_stop is not None and should_stop(step)
+      sampling = (
+        sample_fn is not None
+        and tc.sample_every
+        and (step % tc.sample_every == 0 or step == tc.num_steps)
+      )
+      if sampling:
+        with clock.excluding():
+          images = np.asarray(
+            sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
+          )
+          if lead:
+            viz.save_samples(os.path.join(workdir, "samples"), step, images)
+            writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
+        progress.restart_clock(step)
+      if (due or sampling) and not stop and should_stop is not None:
+        # A stop asked for while evaluating or sampling ends the run at this step rather
+        # than a step later (several processes: at the next log step); every process ran
+        # the same evaluators and sampler, so all of them reach this check.
+        stop = should_stop(step)
         if jax.process_count() > 1:
           stop = multihost.any_process(stop)[0]
         if stop and not saved:
@@ -375,22 +389,9 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
         if hasattr(should_stop, "stopped_at"):
           should_stop.stopped_at(step)
         break
-      if (
-        sample_fn is not None
-        and tc.sample_every
-        and (step % tc.sample_every == 0 or step == tc.num_steps)
-      ):
-        with clock.excluding():
-          images = np.asarray(
-            sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
-          )
-          if lead:
-            viz.save_samples(os.path.join(workdir, "samples"), step, images)
-            writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
-        progress.restart_clock(step)
     # The final evaluation, where this run made none: a rerun of a finished workdir, or of
-    # one whose final evaluation a stop or a kill cut short. A stop itself never waits for it.
-    if not last_eval and not stop and (step >= tc.num_steps or spent) and tc.eval_every:
+    # one whose final evaluation a kill cut short.
+    if not last_eval and (step >= tc.num_steps or spent) and tc.eval_every:
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
       if not _logged(workdir, step, last_eval):
         writer.scalars(step, last_eval)
