@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from genjax.nn import unet
 from genjax.nn.groupnorm import GroupNorm
 from genjax.nn.unet import AttnBlock, _concat_channels
 
@@ -55,6 +56,25 @@ def test_values_and_gradients_match_the_textbook_form(shape):
   want = jax.grad(loss(lambda p, x: textbook(p, x, 4)), argnums=(0, 1))(params, x)
   for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
     np.testing.assert_allclose(g, w, atol=2e-5, rtol=1e-5)
+
+
+def test_attending_in_pieces_of_the_batch_changes_nothing(monkeypatch):
+  """On one CPU device the batch is attended in pieces, which run side by side; each
+  example's values and input gradient are exactly those of the whole batch at once, the
+  parameters' gradients (sums over the batch, which XLA may now add in another order)
+  equal to float rounding."""
+  if jax.default_backend() != "cpu" or jax.device_count() != 1:
+    pytest.skip("pieces on a single CPU device only")
+  block, params, x = _block_and_params(shape=(8, 4, 5, 8))
+  assert unet._batch_parts(8) == 4 and unet._batch_parts(6) == 2 and unet._batch_parts(3) == 1
+  loss = lambda p, x: jnp.sum(jnp.sin(block.apply(p, x)))
+  pieces = jax.jit(block.apply)(params, x), jax.jit(jax.grad(loss, (0, 1)))(params, x)
+  monkeypatch.setattr(unet, "_batch_parts", lambda b: 1)
+  whole = jax.jit(block.apply)(params, x), jax.jit(jax.grad(loss, (0, 1)))(params, x)
+  np.testing.assert_array_equal(pieces[0], whole[0])
+  np.testing.assert_array_equal(pieces[1][1], whole[1][1])
+  for p, w in zip(jax.tree.leaves(pieces[1][0]), jax.tree.leaves(whole[1][0])):
+    np.testing.assert_allclose(p, w, rtol=1e-5, atol=1e-6)
 
 
 def test_large_scores_stay_finite_and_exact():
