@@ -25,9 +25,9 @@ def main():
   p.add_argument("--steps_per_dispatch", type=int, default=0, help="0: the config's own")
   p.add_argument("--calls", type=int, default=10)
   a = p.parse_args()
-  for name in ("batch", "steps_per_dispatch", "calls"):
-    if getattr(a, name) < (1 if name == "calls" else 0):
-      p.error(f"--{name} must be {'1' if name == 'calls' else '0'} or more")
+  for name, least in (("batch", 0), ("steps_per_dispatch", 0), ("calls", 1)):
+    if getattr(a, name) < least:
+      p.error(f"--{name} must be {least} or more, not {getattr(a, name)}")
 
   import jax
   import numpy as np
