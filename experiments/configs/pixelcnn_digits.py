@@ -73,11 +73,12 @@ def smoke(c):
   return c
 
 
-def autoregressive_config(arch: str, arg=None, steps_per_dispatch: int = 5, **model):
-  """This config with model.arch = `arch`, the `model` fields changed and
+def autoregressive_config(arch: str, arg=None, steps_per_dispatch=None, **model):
+  """This config with model.arch = `arch`, the `model` fields changed and, where given,
   `steps_per_dispatch` steps per jitted call: the other *_digits.py configs of the family."""
   args = base.parse_arg(arg, **ARGS)
   c = get_config(dict(args, smoke=False))
   c.model.update(arch=arch, **model)
-  c.train.steps_per_dispatch = steps_per_dispatch
+  if steps_per_dispatch is not None:
+    c.train.steps_per_dispatch = steps_per_dispatch
   return smoke(c) if args.smoke else c
