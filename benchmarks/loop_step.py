@@ -97,8 +97,8 @@ def stacked_batch(host, mesh, k: int):
 def step_timer(compiled, state, batch, k: int = 1, warmup_calls: int = 2, first_step: int = 0):
   """After `warmup_calls` calls, run(steps) -> seconds per step of at least `steps` more
   steps (whole calls of k steps each): the `run` of conv_vs_torch.serve's workers. The
-  state is carried from call to call, and step numbers keep counting from `first_step`,
-  as in training."""
+  state is carried from call to call (the step donates it; `run.state()` is the latest),
+  and step numbers keep counting from `first_step`, as in training."""
   n = first_step
   for _ in range(warmup_calls):
     state, _ = compiled(state, batch, np.int32(n))
@@ -115,4 +115,5 @@ def step_timer(compiled, state, batch, k: int = 1, warmup_calls: int = 2, first_
     jax.block_until_ready((state, metrics))
     return (time.perf_counter() - t) / (calls * k)
 
+  run.state = lambda: state
   return run

@@ -15,8 +15,15 @@ import time
 
 from absl import app, flags, logging
 import jax
-from loop_step import build, compile_step, load_config, model_flops, stacked_batch, step_bytes
-import numpy as np
+from loop_step import (
+  build,
+  compile_step,
+  load_config,
+  model_flops,
+  stacked_batch,
+  step_bytes,
+  step_timer,
+)
 
 from genjax import data as gdata
 from genjax.train import flops as flops_lib
@@ -32,6 +39,7 @@ flags.DEFINE_integer("steps", 200, "Timed steps per config (after one warm-up st
 flags.DEFINE_string("data_dir", "", "TFDS data_dir ('' = default).")
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 flags.DEFINE_list("dispatch", ["4", "16"], "Steps per jitted call to try beside 1.")
+WARMUP_CALLS = 3
 
 
 def measure(spec: str, steps: int) -> dict:
@@ -46,13 +54,11 @@ def measure(spec: str, steps: int) -> dict:
   input_rate = 50 / (time.perf_counter() - t)
   batch = mesh_lib.global_batch(next(it), mesh)
   compiled, compile_s = compile_step(experiment, mesh, state, batch)
-  state, _ = compiled(state, batch, np.int32(0))
-  jax.block_until_ready(state)
-  t = time.perf_counter()
-  for i in range(steps):
-    state, metrics = compiled(state, batch, np.int32(i + 1))
-  jax.block_until_ready((state, metrics))
-  rate = steps / (time.perf_counter() - t)
+  # A few calls first, as for every k below: on XLA:CPU the first calls also fill each
+  # thread's malloc heap (launch/malloc.py), which would count against one step per call.
+  run = step_timer(compiled, state, batch, 1, WARMUP_CALLS)
+  rate = 1 / run(steps)
+  state = run.state()
   step_flops = model_flops(experiment, mesh, state, batch)
   xla_flops = flops_lib.compiled_flops(compiled)
   peak = flops_lib.peak_flops(jax.devices()[0].device_kind)
@@ -61,14 +67,9 @@ def measure(spec: str, steps: int) -> dict:
   for k in (int(k) for k in FLAGS.dispatch):
     stacked = stacked_batch(host, mesh, k)
     multi, _ = compile_step(experiment, mesh, state, stacked, k)
-    state, _ = multi(state, stacked, np.int32(0))
-    jax.block_until_ready(state)
-    calls = max(1, steps // k)
-    t = time.perf_counter()
-    for i in range(calls):
-      state, metrics = multi(state, stacked, np.int32(k * (i + 1)))
-    jax.block_until_ready((state, metrics))
-    k_rate = calls * k / (time.perf_counter() - t)
+    run = step_timer(multi, state, stacked, k, WARMUP_CALLS)
+    k_rate = 1 / run(steps)
+    state = run.state()
     if k_rate > best_rate:
       best_k, best_rate = k, k_rate
   return dict(
