@@ -114,7 +114,8 @@ def main():
   names = a.variants.split(",")
   unknown = sorted(n for n in set(names + [a.worker] * bool(a.worker)) if variant(n) is None)
   if unknown:
-    p.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}, k<N>")
+    known = ", ".join(VARIANTS)
+    p.error(f"unknown variant(s) {', '.join(unknown)}; known: {known}, k<N>, and them joined by +")
   if a.worker:
     return worker(a.config, a.worker, a.dtype, a.batch)
   from loop_step import load_config
