@@ -24,9 +24,9 @@ kernel time per 0.26 s step. So XLA is also asked for its temporaries in blocks 
 most 32 MiB (--xla_multiheap_size_constraint_per_heap, an option of its buffer
 assignment: the same program, results and 0.2 % more temporary memory there), which the
 threads' heaps keep: that step then took 4,109-8,204 faults and 13-16 ms of kernel time
-(getrusage, 2026-12-06). A heap left empty at the end of a call is still unmapped, so
-some faults remain, and several steps per jitted call (train.steps_per_dispatch) still
-pay in some configs. Measured side by side (benchmarks/step_variants.py, float32, 7
+(getrusage, 2026-12-06). Some faults remain (glibc's heap_trim unmaps a thread heap left
+empty, whatever the trim threshold: read in its source, not traced), and several steps
+per jitted call (train.steps_per_dispatch) still pay in some configs. Measured side by side (benchmarks/step_variants.py, float32, 7
 rounds, 2 cores, 2026-12-06; one block against blocks of 32 MiB, one step per call): the
 28x28 U-Net's step (batch 32) took 0.73x the time, the 16x16 U-Net's (batch 64) 0.83x,
 PixelCNN's 0.78x, Gated PixelCNN's 0.74x, Row LSTM's 0.73x, Diagonal BiLSTM's 0.69x, the
