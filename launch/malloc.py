@@ -16,27 +16,29 @@ processes at once, other batches) the five conv steps took 0.93x (conv VAE) and
 0.99-1.03x (the rest) the time: within that benchmark's noise.
 
 A block larger than a thread's heap (64 MiB) is mmapped whatever the options: glibc
-serves it from mmap on any thread but the main one (XLA allocates on its own), and unmaps
-it when freed. XLA:CPU asks for a call's temporaries as one block, which the
-autoregressive digits steps (85-258 MiB) and the DDPM U-Net's at 16x16 and 28x28 outgrow:
-the 28x28 U-Net's step (218 MiB at batch 32) took 55,785 page faults and 105-113 ms of
-kernel time per 0.26 s step. So XLA is also asked for its temporaries in blocks of at
-most 32 MiB (--xla_multiheap_size_constraint_per_heap, an option of its buffer
-assignment: the same program, results and 0.2 % more temporary memory there), which the
-threads' heaps keep: that step then took 4,109-8,204 faults and 13-16 ms of kernel time
-(getrusage, 2026-12-06). Some faults remain (glibc's heap_trim unmaps a thread heap left
-empty, whatever the trim threshold: read in its source, not traced), and several steps
-per jitted call (train.steps_per_dispatch) still pay in some configs. Measured side by side (benchmarks/step_variants.py, float32, 7
-rounds, 2 cores, 2026-12-06; one block against blocks of 32 MiB, one step per call): the
-28x28 U-Net's step (batch 32) took 0.73x the time, the 16x16 U-Net's (batch 64) 0.83x,
-PixelCNN's 0.78x, Gated PixelCNN's 0.74x, Row LSTM's 0.73x, Diagonal BiLSTM's 0.69x, the
-8x8 U-Net's 0.95x; with the configs' own steps per call, 0.88x (28x28, k2), 0.87x (16x16,
+serves it from mmap on any thread but the main one (XLA allocates on its own), and
+unmaps it when freed. XLA:CPU asks for a call's temporaries as one block, which the
+autoregressive digits steps (85-258 MiB) and the DDPM U-Net's at 16x16 and 28x28
+outgrow: the 28x28 U-Net's step (218 MiB at batch 32) took 55,785 page faults and
+105-113 ms of kernel time per 0.26 s step. So XLA is also asked for its temporaries in
+blocks of at most 32 MiB (--xla_multiheap_size_constraint_per_heap, an option of its
+buffer assignment: the same program, results and 0.2 % more temporary memory there),
+which the threads' heaps keep: that step then took 4,109-8,204 faults and 13-16 ms of
+kernel time (getrusage, 2026-12-06). Some faults remain (glibc's heap_trim unmaps a
+thread heap left empty, whatever the trim threshold: read in its source, not traced),
+and several steps per jitted call (train.steps_per_dispatch) still pay in some configs.
+Measured side by side (benchmarks/step_variants.py, float32, 7 rounds, 2 cores,
+2026-12-06; one block against blocks of 32 MiB, one step per call): the 28x28 U-Net's
+step (batch 32) took 0.73x the time, the 16x16 U-Net's (batch 64) 0.83x, PixelCNN's
+0.78x, Gated PixelCNN's 0.74x, Row LSTM's 0.73x, Diagonal BiLSTM's 0.69x, the 8x8
+U-Net's 0.95x; with the configs' own steps per call, 0.88x (28x28, k2), 0.87x (16x16,
 k2), 0.87x (PixelCNN, k5), 0.92x (Gated PixelCNN, k5). The conv VAE's, DCGAN's and
 CycleGAN's steps, whose blocks fit, 1.00-1.03x (noise). Added like launch/xla_flags.py's
-flag: for the jaxlib it was measured on only, never over the user's value. XLA:CPU cannot
-serialise a program whose temporaries are in several blocks ("Multiple temp buffer
-allocations found"), so JAX's persistent compilation cache (JAX_COMPILATION_CACHE_DIR)
-compiles those programs afresh in every process; its warning for each is silenced.
+flag: for the jaxlib it was measured on only, never over the user's value. XLA:CPU
+cannot serialise a program whose temporaries are in several blocks ("Multiple temp
+buffer allocations found"), so JAX's persistent compilation cache
+(JAX_COMPILATION_CACHE_DIR) compiles those programs afresh in every process; its warning
+for each is silenced.
 
 Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
 PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one
