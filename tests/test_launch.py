@@ -290,6 +290,30 @@ def test_sigterm_to_one_process_stops_both_at_the_same_step_and_they_resume(tmp_
   assert f"from step {steps[0]}" in runs[0][1]
 
 
+def test_sigterm_during_an_evaluation_stops_both_processes_at_its_step(tmp_path, tfds_dir):
+  """A SIGTERM that reaches one process between log steps (every 5) is acted on after the
+  next evaluation (every 7), decided together there: both save step 7 and exit 143
+  instead of training on to the log step 10."""
+  workdir = str(tmp_path / "preempt_eval")
+  procs = _start_two(
+    workdir,
+    tfds_dir,
+    "--config.train.eval_every=7",
+    "--config.train.sample_every=0",
+    "--config.eval.fd_num_samples=0",
+    "--figures=false",
+    "--config.train.num_steps=100000",
+    "--config.train.checkpoint_every=100000",
+  )
+  for line in procs[0].stdout:
+    if line.startswith("step 5/"):
+      break
+  procs[1].send_signal(signal.SIGTERM)
+  outs = [p.communicate(timeout=120) for p in procs]
+  assert [p.returncode for p in procs] == [128 + signal.SIGTERM] * 2, outs[0][1][-2000:]
+  assert os.listdir(os.path.join(workdir, "checkpoints")) == ["7"]
+
+
 def test_two_processes_train_evaluate_and_draw_with_the_default_config(tmp_path, tfds_dir):
   """The default evaluation (Fréchet distance on the feature net, which the two processes
   train together when it is missing), sampling and figures, each process reading its half
