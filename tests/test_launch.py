@@ -259,32 +259,43 @@ def _start_two(workdir, tfds_dir, *extra, per_process=((), ())):
   return procs
 
 
+def _preempt_one_of_two(workdir, tfds_dir, after_line: str, *extra) -> list:
+  """Starts two processes that would train for ever, sends SIGTERM to process 1 alone once
+  process 0 prints a line starting `after_line`, and checks that both exited as
+  preempted; returns their (stdout, stderr)."""
+  procs = _start_two(
+    workdir,
+    tfds_dir,
+    *extra,
+    "--config.train.sample_every=0",
+    "--config.eval.fd_num_samples=0",
+    "--figures=false",
+    "--config.train.num_steps=100000",
+    "--config.train.checkpoint_every=100000",
+  )
+  for line in procs[0].stdout:
+    if line.startswith(after_line):
+      break
+  procs[1].send_signal(signal.SIGTERM)
+  outs = [p.communicate(timeout=120) for p in procs]
+  assert [p.returncode for p in procs] == [128 + signal.SIGTERM] * 2, outs[0][1][-2000:]
+  assert all("Stopped by SIGTERM" in out for out, _ in outs)
+  return outs
+
+
 def test_sigterm_to_one_process_stops_both_at_the_same_step_and_they_resume(tmp_path, tfds_dir):
   """Preemption of one host: process 1 alone gets SIGTERM; both save one checkpoint at the
   same step (the next log step, decided together) and exit 143; the rerun resumes it."""
   workdir = str(tmp_path / "preempt")
+  _preempt_one_of_two(workdir, tfds_dir, "step 10/", "--config.train.eval_every=0")
+  steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
+  assert len(steps) == 1 and 10 < steps[0] < 100000 and steps[0] % 5 == 0  # a log step
   quiet = (
     "--config.train.eval_every=0",
     "--config.train.sample_every=0",
     "--config.eval.fd_num_samples=0",
     "--figures=false",
   )
-  procs = _start_two(
-    workdir,
-    tfds_dir,
-    *quiet,
-    "--config.train.num_steps=100000",
-    "--config.train.checkpoint_every=100000",
-  )
-  for line in procs[0].stdout:
-    if line.startswith("step 10/"):
-      break
-  procs[1].send_signal(signal.SIGTERM)
-  outs = [p.communicate(timeout=120) for p in procs]
-  assert [p.returncode for p in procs] == [128 + signal.SIGTERM] * 2, outs[0][1][-2000:]
-  assert all("Stopped by SIGTERM" in out for out, _ in outs)
-  steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
-  assert len(steps) == 1 and 10 < steps[0] < 100000 and steps[0] % 5 == 0  # a log step
   runs = _two_processes(workdir, tfds_dir, *quiet, f"--config.train.num_steps={steps[0] + 5}")
   assert [code for code, _, _ in runs] == [0, 0], runs[0][2][-2000:]
   assert f"from step {steps[0]}" in runs[0][1]
@@ -295,22 +306,7 @@ def test_sigterm_during_an_evaluation_stops_both_processes_at_its_step(tmp_path,
   next evaluation (every 7), decided together there: both save step 7 and exit 143
   instead of training on to the log step 10."""
   workdir = str(tmp_path / "preempt_eval")
-  procs = _start_two(
-    workdir,
-    tfds_dir,
-    "--config.train.eval_every=7",
-    "--config.train.sample_every=0",
-    "--config.eval.fd_num_samples=0",
-    "--figures=false",
-    "--config.train.num_steps=100000",
-    "--config.train.checkpoint_every=100000",
-  )
-  for line in procs[0].stdout:
-    if line.startswith("step 5/"):
-      break
-  procs[1].send_signal(signal.SIGTERM)
-  outs = [p.communicate(timeout=120) for p in procs]
-  assert [p.returncode for p in procs] == [128 + signal.SIGTERM] * 2, outs[0][1][-2000:]
+  _preempt_one_of_two(workdir, tfds_dir, "step 5/", "--config.train.eval_every=7")
   assert os.listdir(os.path.join(workdir, "checkpoints")) == ["7"]
 
 
