@@ -13,7 +13,6 @@ temporaries. One process, so the time is only comparable with runs side by side
 
 import argparse
 import resource
-import time
 
 
 def main():
@@ -29,21 +28,19 @@ def main():
     if getattr(a, name) < least:
       p.error(f"--{name} must be {least} or more, not {getattr(a, name)}")
 
-  import jax
-  import numpy as np
+  from loop_step import step_timer
 
   batch = a.batch or conv_vs_torch.MODELS[a.model][1]
   compiled, state, data, _, _, k = conv_vs_torch._build(a.model, batch, a.steps_per_dispatch)
   temp = compiled.memory_analysis().temp_size_in_bytes / 2**20
-  before, t = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-  for i in range(a.calls):
-    state, _ = compiled(state, data, np.int32((3 + i) * k))
-  jax.block_until_ready(state)
-  seconds, after = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF)
+  run = step_timer(compiled, state, data, k, warmup_calls=0, first_step=3 * k)  # _build ran 3
+  before = resource.getrusage(resource.RUSAGE_SELF)
+  seconds = run(a.calls * k)
+  after = resource.getrusage(resource.RUSAGE_SELF)
   steps = a.calls * k
   print(f"{a.model}, batch {batch}, {k} steps per call, XLA temporaries {temp:.1f} MiB:")
   print(
-    f"  {1e3 * seconds / steps:.1f} ms/step, "
+    f"  {1e3 * seconds:.1f} ms/step, "
     f"{(after.ru_minflt - before.ru_minflt) / steps:,.0f} minor faults/step, "
     f"{1e3 * (after.ru_stime - before.ru_stime) / steps:.1f} ms kernel/step"
   )

@@ -35,7 +35,7 @@ flags.DEFINE_list(
   ["vae_digits", "vae_digits:conv", "vae_digits:latent20", "classifier_digits"],
   "Configs (name[:arg]) to measure.",
 )
-flags.DEFINE_integer("steps", 200, "Timed steps per config (after one warm-up step).")
+flags.DEFINE_integer("steps", 200, "Timed steps per config and k (after 3 warm-up calls).")
 flags.DEFINE_string("data_dir", "", "TFDS data_dir ('' = default).")
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 flags.DEFINE_list("dispatch", ["4", "16"], "Steps per jitted call to try beside 1.")

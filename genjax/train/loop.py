@@ -17,7 +17,7 @@ from genjax.train import multihost, preflight, storage
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.clock import TrainClock
 from genjax.train.experiment import Experiment
-from genjax.train.writers import MetricWriter, Progress, read_metrics
+from genjax.train.writers import MetricWriter, Progress, logged
 
 
 def abstract_state(experiment: Experiment, key, mesh):
@@ -193,15 +193,6 @@ def train_and_evaluate(
   except Exception as e:  # pylint: disable=broad-except
     storage.reraise(e, os.path.join(os.path.abspath(workdir), "checkpoints"))
     raise
-
-
-def _logged(workdir: str, step: int, metrics: dict) -> bool:
-  """Whether workdir's metrics record has every one of `metrics` at `step`."""
-  found = set()
-  for record in read_metrics(workdir):
-    if record.get("step") == step:
-      found.update(record)
-  return set(metrics) <= found
 
 
 def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop) -> dict:
@@ -393,7 +384,7 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
     # one whose final evaluation a kill cut short.
     if not last_eval and (step >= tc.num_steps or spent) and tc.eval_every:
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
-      if not _logged(workdir, step, last_eval):
+      if not logged(workdir, step, last_eval):
         writer.scalars(step, last_eval)
   finally:
     ckpt.close()

@@ -84,6 +84,15 @@ def read_metrics(workdir: str) -> list[dict]:
     return [json.loads(line) for line in f if line.strip()]
 
 
+def logged(workdir: str, step: int, names) -> bool:
+  """Whether workdir/metrics.jsonl has every metric in `names` at `step`."""
+  found = set()
+  for record in read_metrics(workdir):
+    if record.get("step") == step:
+      found.update(record)
+  return set(names) <= found
+
+
 class Progress:
   """`step 500/5000 | train/loss 103.2 | 212.4 steps/s | ETA 0:00:21` on stdout."""
 
