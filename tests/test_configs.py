@@ -31,7 +31,7 @@ def test_config_loads_with_and_without_smoke(name):
     assert c.data.batch_size > 0 and c.optim.learning_rate > 0 and c.data.name
     # The launch's own checks of every field that needs no data (types, ranges, every
     # cadence a multiple of train.steps_per_dispatch: PixelCNN's five).
-    preflight._check_scalars(c)
+    preflight.check_fields(c)
   # The full-size model is built and initialised in shapes only (no FLOPs): a paper
   # config whose sizes its family refuses fails here, not at its first launch.
   if full.model.get("init_from"):  # starts from a trained run (tests/test_mae.py): the

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import experiments
-from genjax.errors import TrainingDiverged
+from genjax.errors import StorageError, TrainingDiverged
 from genjax.train import storage
 from genjax.train.loop import restore_latest, train_and_evaluate
 from tests.conftest import REPO, run_launch, xla_flags_with
@@ -227,6 +227,17 @@ def test_tensorstore_and_python_storage_errors_are_recognised(tmp_path):
   except RuntimeError as wrapped:
     assert storage.cause(wrapped)[1] == "the file system is read-only"
   assert storage.cause(OSError(2, "No such file or directory", "/x")) is None
+  # Permission is the workdir's fault only inside it: not on a dataset read from elsewhere.
+  denied = lambda path: PermissionError(13, "Permission denied", path)
+  assert storage.cause(denied("/w/checkpoints/10"), "/w") == (
+    "/w/checkpoints/10",
+    "permission denied",
+  )
+  assert storage.cause(denied("/data/digits/1.0.0/x.array_record"), "/w") is None
+  assert storage.cause(denied("/data/x"))[1] == "permission denied"  # no workdir given
+  storage.reraise(denied("/data/x"), "/w/checkpoints")  # left to raise as it is
+  with pytest.raises(StorageError, match="Cannot write /w/metrics.jsonl: permission denied"):
+    storage.reraise(denied("/w/metrics.jsonl"), "/w/checkpoints")
   assert storage.cause(ValueError("shapes differ")) is None
   os.makedirs(tmp_path / "checkpoints" / "10")
   message = str(storage.error("/w/x", "no space left on the device", str(tmp_path / "checkpoints")))

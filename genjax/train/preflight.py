@@ -25,7 +25,7 @@ _GB = 1e9
 def check(config, experiment=None) -> None:
   """Raises ConfigError (or DatasetError) for a config no run could train on; with
   `experiment`, also for a training state larger than a device's memory."""
-  _check_scalars(config)
+  check_fields(config)
   d = config.data
   gdata.check_prepared(d.name, d.data_dir or None, download=d.download)
   spec = gdata.dataset_info(d.name, d.data_dir or None)
@@ -56,7 +56,10 @@ def _check_dispatch(config) -> None:
       )
 
 
-def _check_scalars(config) -> None:
+def check_fields(config) -> None:
+  """Raises ConfigError for a field no run could train with, of those that need no data:
+  types, ranges, cadences on multiples of train.steps_per_dispatch, the optimisers and
+  the evaluations' entries."""
   d, tc = config.data, config.train
   checks.integer("data.batch_size", d.batch_size, 1)
   checks.integer("data.eval_batch_size", d.eval_batch_size, 1)

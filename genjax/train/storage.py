@@ -30,21 +30,34 @@ CAUSES = {
   errno.EACCES: "permission denied",
   errno.EPERM: "operation not permitted",
 }
+_PERMISSION = (errno.EACCES, errno.EPERM)
 
 
-def cause(e: BaseException):
-  """(path, cause) if `e`, or an exception it arose from, is a storage fault, else None."""
+def cause(e: BaseException, workdir: str = ""):
+  """(path, cause) if `e`, or an exception it arose from, is a storage fault, else None.
+
+  With `workdir`, a permission error counts only on a path inside it: the same error
+  while reading a dataset or a feature network's weights from elsewhere is no fault of
+  the workdir's, and is left to say what it is."""
   seen = set()
   while e is not None and id(e) not in seen:
     seen.add(id(e))
     if isinstance(e, OSError) and e.errno in CAUSES:
-      return _shorten(str(e.filename or "")), CAUSES[e.errno]
+      path = str(e.filename or "")
+      if workdir and path and e.errno in _PERMISSION and not _inside(path, workdir):
+        return None
+      return _shorten(path), CAUSES[e.errno]
     code = re.search(r"os_error_code='?(\d+)", str(e))  # TensorStore's errors
     if code and int(code.group(1)) in CAUSES:
       paths = re.findall(r'"(/[^"]+)"', str(e))
       return _shorten(paths[-1] if paths else ""), CAUSES[int(code.group(1))]
     e = e.__cause__ or e.__context__
   return None
+
+
+def _inside(path: str, directory: str) -> bool:
+  path, directory = os.path.abspath(path), os.path.abspath(directory)
+  return os.path.commonpath([path, directory]) == directory
 
 
 def _shorten(path: str) -> str:
@@ -79,8 +92,9 @@ def error(path: str, why: str, checkpoint_dir: str) -> StorageError:
 
 
 def reraise(e: BaseException, checkpoint_dir: str) -> None:
-  """Raises `e` as a StorageError if it is a storage fault (does nothing otherwise)."""
-  found = cause(e)
+  """Raises `e` as a StorageError if it is a storage fault of the workdir that holds
+  `checkpoint_dir` (does nothing otherwise)."""
+  found = cause(e, os.path.dirname(os.path.abspath(checkpoint_dir)))
   if found is not None and not isinstance(e, StorageError):
     raise error(*found, checkpoint_dir) from e
 
