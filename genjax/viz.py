@@ -65,11 +65,17 @@ def save_rows(path: str, rows: list) -> str:
 def save_samples(samples_dir: str, step: int, images) -> str:
   """Samples in [-1, 1] -> samples/step_N.png (grid) and step_N.npz (the arrays, [0, 1])."""
   unit = to_unit(images)
+  png = samples_path(samples_dir, step)
   if jax.process_index() != 0:
-    return os.path.join(samples_dir, f"step_{step:07d}.png")
+    return png
   os.makedirs(samples_dir, exist_ok=True)
-  np.savez_compressed(os.path.join(samples_dir, f"step_{step:07d}.npz"), images=unit)
-  return save_grid(os.path.join(samples_dir, f"step_{step:07d}.png"), unit)
+  np.savez_compressed(png[: -len(".png")] + ".npz", images=unit)
+  return save_grid(png, unit)
+
+
+def samples_path(samples_dir: str, step: int) -> str:
+  """Where save_samples puts the grid of `step`'s samples."""
+  return os.path.join(samples_dir, f"step_{step:07d}.png")
 
 
 def line_plot(

@@ -187,6 +187,62 @@ def test_a_kill_while_evaluating_loses_no_training_and_the_rerun_logs_the_evalua
   assert [r["step"] for r in read_metrics(workdir) if "eval/mse" in r] == [10]
 
 
+def test_an_evaluation_and_samples_a_kill_cut_short_are_made_when_the_run_resumes(
+  toy_config, tmp_path, monkeypatch
+):
+  """A kill during step 20's evaluation (its checkpoint saved first) leaves step 20 out
+  of the record; the rerun makes its evaluation and samples from that checkpoint before
+  training on, so the record is a straight run's. A step whose evaluation was logged
+  (a stop after it) is not evaluated again."""
+  toy_config.train.update(eval_every=10, sample_every=10)
+  toy = _toy()
+  toy = Experiment(
+    init=toy.init,
+    train_step=toy.train_step,
+    eval_step=toy.eval_step,
+    sample=lambda state, key, n: jnp.tanh(jnp.broadcast_to(state.params["w"][:1], (n, 8, 8, 1))),
+  )
+  calls, kills = [], [20]
+  run_all = evaluators_lib.run_all
+
+  def killed_at_20(evaluators, state):
+    calls.append(int(state.step))
+    if calls[-1] in kills:
+      kills.clear()
+      raise RuntimeError("killed while evaluating")
+    return run_all(evaluators, state)
+
+  monkeypatch.setattr(evaluators_lib, "run_all", killed_at_20)
+  workdir = str(tmp_path / "killed")
+  with pytest.raises(RuntimeError, match="killed"):
+    train_and_evaluate(toy, toy_config, workdir)
+  samples = os.path.join(workdir, "samples")
+  assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["10", "20"]
+  assert sorted(f for f in os.listdir(samples) if f.endswith(".png")) == ["step_0000010.png"]
+  train_and_evaluate(toy, toy_config, workdir)
+  assert calls == [10, 20, 20, 30]
+  assert [r["step"] for r in read_metrics(workdir) if "eval/mse" in r] == [10, 20, 30]
+  assert sorted(f for f in os.listdir(samples) if f.endswith(".png")) == [
+    f"step_{s:07d}.png" for s in (10, 20, 30)
+  ]
+
+  final = str(tmp_path / "final")  # killed in the final evaluation: the rerun of the
+  kills.append(30)  # finished workdir makes it and the final samples
+  with pytest.raises(RuntimeError, match="killed"):
+    train_and_evaluate(toy, toy_config, final)
+  assert not os.path.exists(os.path.join(final, "samples", "step_0000030.png"))
+  train_and_evaluate(toy, toy_config, final)
+  assert [r["step"] for r in read_metrics(final) if "eval/mse" in r] == [10, 20, 30]
+  assert os.path.exists(os.path.join(final, "samples", "step_0000030.png"))
+
+  calls.clear()  # stopped after step 20's evaluation: the rerun evaluates 30 only
+  stopped = str(tmp_path / "stopped")
+  train_and_evaluate(toy, toy_config, stopped, should_stop=lambda step: step == 20)
+  train_and_evaluate(toy, toy_config, stopped)
+  assert calls == [10, 20, 30]
+  assert [r["step"] for r in read_metrics(stopped) if "eval/mse" in r] == [10, 20, 30]
+
+
 def test_train_seconds_of_a_resumed_step(tmp_path):
   path = tmp_path / clock.FILE
   path.write_text(json.dumps({"10": 4.0, "20": 9.5}))

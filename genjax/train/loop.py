@@ -17,7 +17,7 @@ from genjax.train import multihost, preflight, storage
 from genjax.train.checkpoint import Checkpointer
 from genjax.train.clock import TrainClock
 from genjax.train.experiment import Experiment
-from genjax.train.writers import MetricWriter, Progress, logged
+from genjax.train.writers import MetricWriter, Progress, evaluated, logged
 
 
 def abstract_state(experiment: Experiment, key, mesh):
@@ -223,6 +223,7 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
   else:
     step, state = restored
     _say(f"Resuming {workdir} from step {step}.")
+  first_step = step
   if lead:
     _write_config(config, workdir, step)
   clock = TrainClock(workdir, step, enabled=lead)
@@ -287,12 +288,56 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       ckpt.save(step, state, train_iter)
     clock.record(step)
 
+  def evaluate(step, due) -> dict:
+    with clock.excluding():
+      results = evaluators_lib.run_all(due, state)
+      writer.scalars(step, results)
+      progress.print(step, results, timing=False)
+    progress.restart_clock(step)
+    return results
+
+  def sampling_due(step) -> bool:
+    every = tc.sample_every
+    return bool(sample_fn is not None and every and (step % every == 0 or step == tc.num_steps))
+
+  def draw_samples(step):
+    with clock.excluding():
+      images = np.asarray(
+        sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
+      )
+      if lead:
+        viz.save_samples(os.path.join(workdir, "samples"), step, images)
+        writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
+    progress.restart_clock(step)
+
+  def make_missed(step, due) -> None:
+    """Makes the evaluations `due` at `step` and its samples where the record lacks them.
+    A step's checkpoint is saved before they run, so a kill while they ran (a scheduler's
+    grace period ending) left them out; the rerun makes them from that checkpoint, before
+    training on, and the record is a straight run's."""
+    missed_eval, missed_samples = multihost.any_process(  # process 0 holds the record
+      lead and bool(due) and not evaluated(workdir, step),
+      lead
+      and sampling_due(step)
+      and not os.path.exists(viz.samples_path(os.path.join(workdir, "samples"), step)),
+    )
+    if missed_eval or missed_samples:
+      _say(f"Making what the last run did not finish at step {step}: its evaluation or samples.")
+    if missed_eval:
+      evaluate(step, due)
+    if missed_samples:
+      draw_samples(step)
+
   compiled: set = set()  # the step functions called so far (their first call compiles)
   try:
     if step >= tc.num_steps:
       _say(f"{workdir} is already trained to step {step}; nothing to train.")
     elif spent:
       _say(f"{workdir} has trained for its budget of {budget:g} s; nothing to train.")
+    elif restored is not None:
+      make_missed(
+        step, [e for e in evaluators if evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)]
+      )
     while step < tc.num_steps and not spent:
       # A checkpoint off the dispatch grid (saved by a run with another k, at a stop or a
       # budget) is stepped one at a time up to the grid: the same batches and keys.
@@ -347,25 +392,10 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       if spent:
         _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
       if due:
-        with clock.excluding():
-          last_eval = evaluators_lib.run_all(due, state)
-          writer.scalars(step, last_eval)
-          progress.print(step, last_eval, timing=False)
-        progress.restart_clock(step)
-      sampling = (
-        sample_fn is not None
-        and tc.sample_every
-        and (step % tc.sample_every == 0 or step == tc.num_steps)
-      )
+        last_eval = evaluate(step, due)
+      sampling = sampling_due(step)
       if sampling:
-        with clock.excluding():
-          images = np.asarray(
-            sample_fn(state, jax.random.fold_in(keys["sample"], step), config.sample.num)
-          )
-          if lead:
-            viz.save_samples(os.path.join(workdir, "samples"), step, images)
-            writer.image(step, "samples", viz.make_grid(viz.to_unit(images)))
-        progress.restart_clock(step)
+        draw_samples(step)
       if (due or sampling) and not stop and should_stop is not None:
         # A stop asked for while evaluating or sampling ends the run at this step rather
         # than a step later (several processes: at the next log step); every process ran
@@ -386,6 +416,8 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
       last_eval = evaluators_lib.run_all([e for e in evaluators if e.every >= 0], state)
       if not logged(workdir, step, last_eval):
         writer.scalars(step, last_eval)
+    if restored is not None and step == first_step and step >= tc.num_steps:
+      make_missed(step, [])  # the final samples, where a kill cut them short
   finally:
     ckpt.close()
     writer.close()

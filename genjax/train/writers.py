@@ -93,6 +93,16 @@ def logged(workdir: str, step: int, names) -> bool:
   return set(names) <= found
 
 
+def evaluated(workdir: str, step: int) -> bool:
+  """Whether workdir/metrics.jsonl has an evaluation's record at `step`: one with a metric
+  that is not a training one (the loop logs a step's evaluations in one record, once they
+  have all run)."""
+  return any(
+    record.get("step") == step and any(k != "step" and not k.startswith("train/") for k in record)
+    for record in read_metrics(workdir)
+  )
+
+
 class Progress:
   """`step 500/5000 | train/loss 103.2 | 212.4 steps/s | ETA 0:00:21` on stdout."""
 
