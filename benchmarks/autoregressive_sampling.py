@@ -8,6 +8,9 @@ the weights), after a compile call; the table also says whether the two gave the
 samples for the same key. Not a test: speeds are printed, never asserted.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import importlib
 import time
 
@@ -17,7 +20,6 @@ import numpy as np
 
 from experiments import autoregressive
 from genjax import data as gdata
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list(

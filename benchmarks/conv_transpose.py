@@ -17,6 +17,10 @@ whose warm call takes over a second is timed only 3 times.
 
 from __future__ import annotations
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
+
 import argparse
 import statistics
 import time
@@ -34,7 +38,6 @@ from genjax.nn.upsample import (
   conv_transpose_subpixel,
   depth_to_space,
 )
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 DN = ("NHWC", "HWIO", "NHWC")
 

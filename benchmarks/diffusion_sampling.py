@@ -8,6 +8,9 @@ before timing; with --workdir the trained EMA parameters are used, else fresh on
 speed is the same). Not a test: speeds are printed, never asserted.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import importlib
 import time
 
@@ -16,7 +19,6 @@ import jax
 
 import experiments
 from genjax.train.loop import restore_latest
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", "ddpm_digits", "Config (name[:arg]) under experiments/configs.")

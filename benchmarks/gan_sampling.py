@@ -6,6 +6,9 @@ Times the jitted `sample` of a freshly initialised state (the cost does not depe
 the weights). Not a test: speeds are printed, never asserted.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import importlib
 import time
 
@@ -13,7 +16,6 @@ from absl import app, flags, logging
 import jax
 
 import experiments
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("configs", ["gan_digits", "dcgan_digits"], "Configs (name[:arg]).")

@@ -6,6 +6,9 @@ run), compiled ahead of time for one batch so that compiling is timed apart from
 stepping; the state comes from the experiment's own jitted init, replicated on the mesh.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import importlib
 import importlib.util
 import pathlib
@@ -21,7 +24,6 @@ from genjax import data as gdata
 from genjax.train import flops as flops_lib
 from genjax.train import mesh as mesh_lib
 from genjax.train.loop import make_step_fn
-import launch  # noqa: F401  (sets its XLA:CPU flag, launch/xla_flags.py)
 
 
 def load_config(spec: str, data_dir: str = "", compute_dtype: str = "", batch_size: int = 0):

@@ -20,6 +20,9 @@ the FLOPs. A step that needs more memory than this machine has (MAE's global bat
 the row says at which batch. Not a test: printed, never asserted.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import os
 import resource
 import sys

@@ -7,6 +7,9 @@ device, so the ops' sum over the step's wall time is how busy the device was; th
 launch gaps and host work).
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import collections
 import glob
 import gzip

@@ -11,6 +11,9 @@ with k steps per jitted call (train.steps_per_dispatch) for each k of --dispatch
 best of them reported. Not a test: speeds are printed, never asserted.
 """
 
+import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
+
+# isort: split
 import time
 
 from absl import app, flags, logging

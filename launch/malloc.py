@@ -38,7 +38,9 @@ flag: for the jaxlib it was measured on only, never over the user's value. XLA:C
 cannot serialise a program whose temporaries are in several blocks ("Multiple temp
 buffer allocations found"), so JAX's persistent compilation cache
 (JAX_COMPILATION_CACHE_DIR) compiles those programs afresh in every process; its warning
-for each is silenced.
+for each is silenced. So is XLA's C++ warning for each buffer larger than a block, which
+it logs many times over for a paper-sized model (TF_CPP_MIN_LOG_LEVEL=2 where the user
+has not set it and `launch` is imported before jax: C++ errors are still shown).
 
 Tried and not kept: one arena for all threads as well (M_ARENA_MAX = 1), which puts even
 PixelCNN's block on the reused main heap (0 faults; 0.78-0.79x, and 0.60x in one
@@ -59,6 +61,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import sys
 import warnings
 
 from launch import xla_flags
@@ -69,6 +72,7 @@ KEEP_BYTES = 2**31 - 1  # mallopt takes an int: the heap's free top is kept up t
 # glibc's largest mmap threshold, so that each fits a heap beside another.
 HEAP_FLAG = "--xla_multiheap_size_constraint_per_heap"
 HEAP_BYTES = 32 << 20
+LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"  # of XLA's C++ logs: 2 shows errors, not warnings
 
 
 def applies(environ=os.environ) -> bool:
@@ -91,6 +95,13 @@ def keep_step_buffers() -> bool:
   if not applies():
     return False
   xla_flags.add(HEAP_FLAG, str(HEAP_BYTES))
+  ours = f"{HEAP_FLAG}={HEAP_BYTES}" in os.environ.get("XLA_FLAGS", "").split()
+  if ours and "jax" not in sys.modules:  # (also where a parent process added it)
+    # XLA warns of every buffer over the limit, for each heap it lays out: 40,892 lines
+    # while compiling ddpm_cifar10's step at its paper batch (its activations outsize 32
+    # MiB). Its C++ warnings are read from this variable when jax is imported (which
+    # sets 1, warnings shown, where it is unset); a value of the user's stays.
+    os.environ.setdefault(LOG_LEVEL, "2")
   warnings.filterwarnings(
     "ignore", r"Error writing persistent compilation cache entry.*Multiple temp buffer"
   )

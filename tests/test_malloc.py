@@ -66,3 +66,33 @@ def test_it_is_left_alone_where_the_user_or_an_accelerator_says_so():
   assert not malloc.applies({"GENJAX_MALLOC": "system"})
   assert not malloc.applies({"JAX_PLATFORMS": "cuda"})
   assert not malloc.applies({"JAX_PLATFORMS": "tpu,cpu"})
+
+
+# A program with one 64 MiB temporary, more than a block of XLA's temporaries: XLA's C++
+# warns of it ("larger than the per-heap size limit") for every heap it lays out.
+LARGE_BUFFER = """
+import launch
+import jax, jax.numpy as jnp
+print(jax.jit(lambda x: jnp.sin(jnp.cos(x) @ x.T).sum())(jnp.ones((4096, 4096))))
+"""
+
+
+@pytest.mark.skipif(not malloc.applies({}), reason="glibc on a machine without accelerators")
+def test_xla_warnings_of_buffers_over_a_block_are_not_printed_unless_the_user_asks():
+  def stderr(**env):
+    inherited = {
+      k: v for k, v in os.environ.items() if k not in ("GENJAX_MALLOC", malloc.LOG_LEVEL)
+    }
+    run = subprocess.run(
+      [sys.executable, "-c", LARGE_BUFFER],
+      env={**inherited, "JAX_PLATFORMS": "cpu", **env},
+      capture_output=True,
+      text=True,
+      check=True,
+    )
+    return run.stderr
+
+  if malloc.HEAP_FLAG not in os.environ.get("XLA_FLAGS", ""):
+    pytest.skip("the block size is set for the jaxlib it was measured on only")
+  assert "per-heap size limit" not in stderr()
+  assert "per-heap size limit" in stderr(**{malloc.LOG_LEVEL: "1"})  # the user's value
