@@ -87,6 +87,19 @@ def xla_flags_with(devices: int) -> str:
   return f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count={devices}"
 
 
+def run_python(code: str, *, unset=(), **env) -> subprocess.CompletedProcess:
+  """Runs `python -c code` on the CPU in a fresh process, with this one's environment
+  less the variables in `unset` and with `env`; raises if it fails."""
+  inherited = {k: v for k, v in os.environ.items() if k not in unset}
+  return subprocess.run(
+    [sys.executable, "-c", code],
+    env={**inherited, "JAX_PLATFORMS": "cpu", **env},
+    capture_output=True,
+    text=True,
+    check=True,
+  )
+
+
 def run_launch(module: str, *args, devices: int = 1, timeout: int = 300, env=None):
   """Runs `python -m launch.<module> args` in a fresh process (its own JAX devices)."""
   full_env = dict(os.environ, **(env or {}))

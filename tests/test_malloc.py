@@ -3,12 +3,11 @@ temporaries' pages in again on every call (the DDPM digits step: 0.80x its time)
 hands them over in blocks a thread's heap can keep (the 28x28 U-Net's: 0.73x)."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from launch import malloc
+from tests.conftest import run_python
 
 # Repeated calls of a program with PRODUCTS + 1 temporaries of 16 MiB (outer products,
 # live at once, and their sum's reversal; 5 ms a call where the tests' unoptimised cumsum
@@ -32,14 +31,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) // 10)
 
 
 def _faults_per_call(products: int = 1, **env) -> int:
-  inherited = {k: v for k, v in os.environ.items() if k != "GENJAX_MALLOC"}
-  out = subprocess.run(
-    [sys.executable, "-c", FAULTS.replace("PRODUCTS", str(products))],
-    env={**inherited, "JAX_PLATFORMS": "cpu", **env},
-    capture_output=True,
-    text=True,
-    check=True,
-  )
+  out = run_python(FAULTS.replace("PRODUCTS", str(products)), unset=["GENJAX_MALLOC"], **env)
   return int(out.stdout.split()[-1])
 
 
@@ -80,17 +72,7 @@ print(jax.jit(lambda x: jnp.sin(jnp.cos(x) @ x.T).sum())(jnp.ones((4096, 4096)))
 @pytest.mark.skipif(not malloc.applies({}), reason="glibc on a machine without accelerators")
 def test_xla_warnings_of_buffers_over_a_block_are_not_printed_unless_the_user_asks():
   def stderr(**env):
-    inherited = {
-      k: v for k, v in os.environ.items() if k not in ("GENJAX_MALLOC", malloc.LOG_LEVEL)
-    }
-    run = subprocess.run(
-      [sys.executable, "-c", LARGE_BUFFER],
-      env={**inherited, "JAX_PLATFORMS": "cpu", **env},
-      capture_output=True,
-      text=True,
-      check=True,
-    )
-    return run.stderr
+    return run_python(LARGE_BUFFER, unset=["GENJAX_MALLOC", malloc.LOG_LEVEL], **env).stderr
 
   if malloc.HEAP_FLAG not in os.environ.get("XLA_FLAGS", ""):
     pytest.skip("the block size is set for the jaxlib it was measured on only")

@@ -1,15 +1,12 @@
 """launch/threefry.py: jax's threefry hash lowered unrolled on the CPU draws the same bits
 as jax's rolled loop, in one fused pass (the dropout mask of the U-Net: 0.1x the time)."""
 
-import os
-import subprocess
-import sys
-
 import jax
 import numpy as np
 import pytest
 
 from launch import threefry
+from tests.conftest import run_python
 
 # Bits, uniforms, normals and a dropout mask from split and folded keys, printed whole.
 DRAWS = """
@@ -32,15 +29,7 @@ for x in f(a, b):
 
 
 def _draws(**env) -> list[str]:
-  inherited = {k: v for k, v in os.environ.items() if k != "GENJAX_THREEFRY"}
-  out = subprocess.run(
-    [sys.executable, "-c", DRAWS],
-    env={**inherited, "JAX_PLATFORMS": "cpu", **env},
-    capture_output=True,
-    text=True,
-    check=True,
-  )
-  return out.stdout.split("\n")
+  return run_python(DRAWS, unset=["GENJAX_THREEFRY"], **env).stdout.split("\n")
 
 
 @pytest.mark.skipif(not threefry.applies({}), reason="registered for the measured jax only")
