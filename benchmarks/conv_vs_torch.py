@@ -216,6 +216,15 @@ def time_rounds(workers: dict, seconds: float, rounds: int) -> dict:
   return times
 
 
+def paired_ratio(times: list, reference: list, digits: int = 2) -> str:
+  """The median over rounds of one side's time over another's in the same round, and its
+  range: a change in the machine's speed between rounds cancels in each round's ratio,
+  where the ratio of two medians would keep it. "0.99 (0.95-1.04)"."""
+  ratios = sorted(t / r for t, r in zip(times, reference))
+  lo, mid, hi = (f"{r:.{digits}f}" for r in (ratios[0], statistics.median(ratios), ratios[-1]))
+  return f"{mid} ({lo}-{hi})"
+
+
 def genjax_argv(model, batch, per_call=0):
   return [
     sys.executable,
@@ -259,7 +268,7 @@ def main():
     "| model | batch | steps per call | params genjax / torch | genjax s/step | "
     + ("baseline s/step | " if a.baseline_repo else "")
     + "torch s/step | genjax / torch"
-    + (" | baseline / torch" if a.baseline_repo else "")
+    + (" | baseline / torch | genjax / baseline" if a.baseline_repo else "")
     + " |",
     flush=True,
   )
@@ -267,7 +276,7 @@ def main():
     "|---|---:|---:|---:|---:|"
     + ("---:|" if a.baseline_repo else "")
     + "---:|---:|"
-    + ("---:|" if a.baseline_repo else "")
+    + ("---:|---:|" if a.baseline_repo else "")
   )
   # Every model's workers start first and are then timed in the same rounds, so that a
   # change in the machine's speed during the run reaches every row alike.
@@ -297,7 +306,7 @@ def main():
   for model in models:
     med = {side: statistics.median(v) for (m, side), v in times.items() if m == model}
     torch_s = med.get("torch")
-    ratio = lambda s: f"{s / torch_s:.2f}" if torch_s else "—"
+    ratio = lambda side: paired_ratio(times[model, side], times[model, "torch"]) if torch_s else "—"
     params = f"{workers[model, 'genjax'].params:,} / " + (
       f"{workers[model, 'torch'].params:,}" if torch_s else "—"
     )
@@ -308,14 +317,18 @@ def main():
     row += f"| {med['genjax']:.4f} | "
     if a.baseline_repo:
       row += f"{med['baseline']:.4f} | "
-    row += (f"{torch_s:.4f}" if torch_s else "—") + f" | {ratio(med['genjax'])}"
+    row += (f"{torch_s:.4f}" if torch_s else "—") + f" | {ratio('genjax')}"
     if a.baseline_repo:
-      row += f" | {ratio(med['baseline'])}"
+      row += (
+        f" | {ratio('baseline')} | {paired_ratio(times[model, 'genjax'], times[model, 'baseline'])}"
+      )
     print(row + " |", flush=True)
   print("; ".join(sorted(infos)) + f"; torch threads {a.threads}; {a.rounds} rounds")
   print(
     "steps per call: genjax's (/ the baseline's) training steps per jitted call "
-    "(train.steps_per_dispatch; s/step is per step either way); torch's are one at a time"
+    "(train.steps_per_dispatch; s/step is per step either way); torch's are one at a time. "
+    "s/step: the median over rounds; a / b: the median over rounds of a's time over b's in "
+    "the same round, with their range"
   )
 
 

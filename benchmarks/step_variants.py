@@ -40,7 +40,6 @@ VARIANTS = {
   "one_heap": dict(xla="--xla_multiheap_size_constraint_per_heap=-1"),
   "heap16": dict(xla=f"--xla_multiheap_size_constraint_per_heap={16 << 20}"),
   "heap32": dict(xla=f"--xla_multiheap_size_constraint_per_heap={32 << 20}"),
-  "rolled_threefry": dict(env={"GENJAX_THREEFRY": "rolled"}),
 }
 
 

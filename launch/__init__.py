@@ -8,9 +8,7 @@ first.
 """
 
 from launch import malloc as _malloc
-from launch import threefry as _threefry
 from launch import xla_flags as _xla_flags
 
 _xla_flags.set_default()
 _malloc.keep_step_buffers()  # before jax is imported (its C++ log level)
-_threefry.unroll_on_cpu()
