@@ -9,7 +9,8 @@ any backend.
 Each variant is a worker process with its own XLA_FLAGS, jax options and config changes,
 all started together (they compile at the same time) on mock data of the config's shape;
 then every round times each of them in turn for about --seconds, and the median seconds
-per step is reported with its ratio to the first variant's and its MFU (the step's model
+per step is reported with its ratio to the first variant's (the median over rounds of the
+two times' ratio in the same round, and its range) and its MFU (the step's model
 FLOPs at that variant's batch, genjax/train/flops.py, over its time, against the chip's
 dense bf16 peak). Workers share the device's memory (no preallocation). A variant whose
 flags the backend rejects (XLA:CPU does not know the GPU flags) is reported as failed,
@@ -96,7 +97,7 @@ def worker(spec: str, variant_name: str, dtype: str, batch: int):
 
 
 def main():
-  from conv_vs_torch import Worker, time_rounds
+  from conv_vs_torch import Worker, paired_ratio, time_rounds
 
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--config", default="ddpm_cifar10")
@@ -149,7 +150,7 @@ def main():
   print(f"{a.config} on {kind}, {a.rounds} rounds, median s/step")
   print("| variant | batch | s/step | x first | model GFLOP/step | TFLOP/s | MFU | compile s |")
   print("|---|---:|---:|---:|---:|---:|---:|---:|")
-  first = None
+  first = None  # the first variant that ran: what the others are compared with
   for name in names:
     if name in failed:
       print(f"| {name} | failed to start: its error is above | | | | | | |")
@@ -157,17 +158,19 @@ def main():
     w = workers[name]
     batch, compile_s = w.info.split()
     s = statistics.median(times[name])
-    first = first or s
+    first = first or name
     rate = w.params / s
     mfu = f"{100 * rate / peak:.1f} %" if peak else "—"
     print(
-      f"| {name} | {batch} | {s:.4g} | {s / first:.3f} | {w.params / 1e9:,.1f} "
+      f"| {name} | {batch} | {s:.4g} | {paired_ratio(times[name], times[first], 3)} "
+      f"| {w.params / 1e9:,.1f} "
       f"| {rate / 1e12:.2f} | {mfu} | {compile_s} |",
       flush=True,
     )
   print(
-    "x first: s/step over the first variant's (at another batch, per step, not per "
-    "image). " + "; ".join(f"{n}: {variant(n) or 'as configured'}" for n in names)
+    "x first: the median over rounds of s/step over the first variant's in the same round, "
+    "with its range (at another batch, per step, not per image). "
+    + "; ".join(f"{n}: {variant(n) or 'as configured'}" for n in names)
   )
 
 
