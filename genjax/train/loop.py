@@ -181,6 +181,10 @@ def train_and_evaluate(
   the next multiple of train.log_every, and a `should_stop` with a `stopped_at(step)`
   method is told so on every process. Returns the last evaluation's metrics.
 
+  A step's checkpoint is saved before its evaluations and samples; a resumed run makes
+  those of its checkpoint's step that metrics.jsonl and samples/ lack (a kill while they
+  ran), before training on.
+
   A workdir that cannot be written (a full disk, a read-only file system) ends the run
   with a StorageError naming the path and the cause; earlier checkpoints are kept.
   """
