@@ -322,6 +322,7 @@ MODELS = {
   "dcgan": dcgan,
   "ddpm8": lambda b: ddpm(b, 8),
   "ddpm28": lambda b: ddpm(b, 28),
+  "ddpm16": lambda b: ddpm(b, 16),
   # The 28x28 U-Net without its dropout and/or its attention blocks (conv_vs_torch.ABLATIONS)
   "ddpm28_nodrop": lambda b: ddpm(b, 28, dropout=0.0),
   "ddpm28_noattn": lambda b: ddpm(b, 28, attn=()),

@@ -104,7 +104,9 @@ def _batch_parts(b: int) -> int:
   28x28 U-Net's training step (batch 32) at one step per call: 0.895x in 2, 0.885x in 4,
   0.904x in 8 (benchmarks/step_variants.py), 0.953x in 4 (benchmarks/conv_vs_torch.py
   against the code before); at its config's two steps per call 0.940x and 0.953x in two
-  runs, 1.02x and 1.03x in two others (that benchmark's noise). Not on an accelerator
+  runs, 1.02x and 1.03x in two others (that benchmark's noise). The 16x16 U-Net's step
+  (batch 64, attention at 8x8: N = 64) took 1.02x (0.85-1.39) the time of the whole
+  batch's (conv_vs_torch, 9 rounds, paired ratio): no gain there. Not on an accelerator
   (smaller kernels for nothing), nor over several devices, where a piece of the batch
   would lie on one device's shard.
   """
