@@ -259,6 +259,11 @@ def _start_two(workdir, tfds_dir, *extra, per_process=((), ())):
   return procs
 
 
+# The preemption tests' runs draw no samples or figures, and with _QUIET evaluate nothing.
+_NO_SAMPLES = ("--config.train.sample_every=0", "--config.eval.fd_num_samples=0", "--figures=false")
+_QUIET = ("--config.train.eval_every=0", *_NO_SAMPLES)
+
+
 def _preempt_one_of_two(workdir, tfds_dir, after_line: str, *extra) -> list:
   """Starts two processes that would train for ever, sends SIGTERM to process 1 alone once
   process 0 prints a line starting `after_line`, and checks that both exited as
@@ -267,9 +272,7 @@ def _preempt_one_of_two(workdir, tfds_dir, after_line: str, *extra) -> list:
     workdir,
     tfds_dir,
     *extra,
-    "--config.train.sample_every=0",
-    "--config.eval.fd_num_samples=0",
-    "--figures=false",
+    *_NO_SAMPLES,
     "--config.train.num_steps=100000",
     "--config.train.checkpoint_every=100000",
   )
@@ -290,13 +293,7 @@ def test_sigterm_to_one_process_stops_both_at_the_same_step_and_they_resume(tmp_
   _preempt_one_of_two(workdir, tfds_dir, "step 10/", "--config.train.eval_every=0")
   steps = [int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit()]
   assert len(steps) == 1 and 10 < steps[0] < 100000 and steps[0] % 5 == 0  # a log step
-  quiet = (
-    "--config.train.eval_every=0",
-    "--config.train.sample_every=0",
-    "--config.eval.fd_num_samples=0",
-    "--figures=false",
-  )
-  runs = _two_processes(workdir, tfds_dir, *quiet, f"--config.train.num_steps={steps[0] + 5}")
+  runs = _two_processes(workdir, tfds_dir, *_QUIET, f"--config.train.num_steps={steps[0] + 5}")
   assert [code for code, _, _ in runs] == [0, 0], runs[0][2][-2000:]
   assert f"from step {steps[0]}" in runs[0][1]
 

@@ -94,11 +94,11 @@ def logged(workdir: str, step: int, names) -> bool:
 
 
 def evaluated(workdir: str, step: int) -> bool:
-  """Whether workdir/metrics.jsonl has an evaluation's record at `step`: one with a metric
-  that is not a training one (the loop logs a step's evaluations in one record, once they
-  have all run)."""
+  """Whether workdir/metrics.jsonl has an evaluation's record at `step`: one with an
+  "eval/" metric, as every evaluator returns (the loop logs a step's evaluations in one
+  record, once they have all run)."""
   return any(
-    record.get("step") == step and any(k != "step" and not k.startswith("train/") for k in record)
+    record.get("step") == step and any(k.startswith("eval/") for k in record)
     for record in read_metrics(workdir)
   )
 
