@@ -4,6 +4,8 @@ distances between real and generated images."""
 import flax.linen as nn
 import jax.numpy as jnp
 
+from genjax.nn.dropout import Dropout
+
 
 class Classifier(nn.Module):
   num_classes: int = 10
@@ -19,6 +21,6 @@ class Classifier(nn.Module):
       x = nn.max_pool(x, (2, 2), strides=(2, 2), padding="SAME")
     x = x.reshape(x.shape[0], -1)
     feats = nn.relu(nn.Dense(self.feature_dim, dtype=self.dtype, name="features")(x))
-    h = nn.Dropout(0.3, deterministic=not train)(feats)
+    h = Dropout(0.3, deterministic=not train)(feats)
     logits = nn.Dense(self.num_classes, dtype=self.dtype, name="logits")(h)
     return logits.astype(jnp.float32), feats.astype(jnp.float32)

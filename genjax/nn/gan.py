@@ -10,6 +10,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from genjax.nn.dropout import Dropout
 from genjax.nn.mlp import ACTIVATIONS
 from genjax.nn.upsample import ConvTransposeUp
 
@@ -79,13 +80,13 @@ class MLPDiscriminator(nn.Module):
     )
     x = x.reshape(x.shape[0], -1)
     for i, f in enumerate(self.hidden):
-      x = nn.Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
+      x = Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
       if self.maxout_pieces > 1:
         x = dense(f * self.maxout_pieces, f"dense_{i}")(x)
         x = jnp.max(x.reshape(x.shape[0], f, self.maxout_pieces), axis=-1)
       else:
         x = act(dense(f, f"dense_{i}")(x))
-    x = nn.Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
+    x = Dropout(self.dropout_rate, deterministic=not train or self.dropout_rate == 0)(x)
     return dense(1, "out")(x)[:, 0].astype(jnp.float32)
 
 

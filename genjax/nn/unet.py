@@ -13,6 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.nn.dropout import Dropout
 from genjax.nn.fastconv import Conv
 from genjax.nn.groupnorm import GroupNorm
 
@@ -44,7 +45,7 @@ class ResBlock(nn.Module):
       h + nn.Dense(self.out_ch, dtype=self.dtype, kernel_init=_init)(nn.swish(temb))[:, None, None]
     )
     h = nn.swish(GroupNorm(self.groups, dtype=self.dtype)(h))
-    h = nn.Dropout(self.dropout, deterministic=not train)(h)
+    h = Dropout(self.dropout, deterministic=not train)(h)
     h = conv(self.out_ch, 3, _zeros)(h)
     if x.shape[-1] != self.out_ch:
       x = conv(self.out_ch, 1)(x)
