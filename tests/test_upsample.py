@@ -13,6 +13,7 @@ from genjax.nn.upsample import (
   conv_transpose_phases,
   conv_transpose_subpixel,
   depth_to_space,
+  nearest_upsampled,
   space_to_depth,
 )
 
@@ -187,3 +188,76 @@ def test_unsupported_and_empty():
       x,
       jax.ShapeDtypeStruct((5, 5, 2, 3), jnp.float32),
     )
+
+
+# nearest_upsampled: flax's Conv on the input repeated f times along H and W, computed
+# at the input's resolution. (kernel, factor, padding).
+UPSAMPLED = [
+  (3, 2, "SAME"),  # the DDPM U-Net's
+  (3, 2, "VALID"),
+  (1, 2, "SAME"),
+  (2, 2, "SAME"),
+  (4, 2, "SAME"),
+  (5, 3, "SAME"),
+  (3, 3, "VALID"),
+  (3, 1, "SAME"),
+  (3, 2, ((2, 0), (1, 3))),
+]
+
+
+def _upsampled_pair(k, factor, padding, dtype=None, **kw):
+  args = dict(features=6, kernel_size=(k, k), padding=padding, dtype=dtype, **kw)
+  return nn.Conv(**args), nn.Conv(**args, conv_general_dilated=nearest_upsampled(factor))
+
+
+def _repeated(x, factor, axes=(1, 2)):
+  for axis in axes:
+    x = jnp.repeat(x, factor, axis=axis)
+  return x
+
+
+@pytest.mark.parametrize("k,factor,padding", UPSAMPLED, ids=str)
+def test_nearest_upsampled_conv_is_the_conv_of_the_repeated_input(k, factor, padding):
+  x = _normal(1, (2, 5, 6, 4))
+  plain, ours = _upsampled_pair(k, factor, padding)
+  params = _random_params(plain, _repeated(x, factor))
+  assert jax.tree.structure(params) == jax.tree.structure(
+    jax.eval_shape(ours.init, jax.random.key(0), x)["params"]
+  )
+  ref = lambda p, x: plain.apply({"params": p}, _repeated(x, factor))
+  new = lambda p, x: ours.apply({"params": p}, x)
+  _close(_jit(new)(params, x), _jit(ref)(params, x))
+  dy = _normal(2, _jit(ref)(params, x).shape)
+  grads = lambda f: _jit(jax.grad(lambda p, x: jnp.sum(f(p, x) * dy), (0, 1)))(params, x)
+  jax.tree.map(functools.partial(_close, atol=1e-4), grads(new), grads(ref))
+  # forward mode: plain jax, no custom derivative rule
+  tangent = _normal(3, x.shape)
+  _close(
+    _jit(lambda x, t: jax.jvp(lambda x: new(params, x), (x,), (t,))[1])(x, tangent),
+    _jit(lambda x, t: jax.jvp(lambda x: ref(params, x), (x,), (t,))[1])(x, tangent),
+  )
+
+
+def test_nearest_upsampled_conv_in_bf16_and_other_forms():
+  x = _normal(4, (3, 4, 4, 8))
+  plain, ours = _upsampled_pair(3, 2, "SAME", dtype=jnp.bfloat16)
+  params = _random_params(plain, _repeated(x, 2))
+  out = ours.apply({"params": params}, x)
+  ref = plain.apply({"params": params}, _repeated(x, 2))
+  assert out.dtype == ref.dtype == jnp.bfloat16
+  np.testing.assert_allclose(np.float32(out), np.float32(ref), atol=0.05, rtol=0.02)
+  # strides, dilation and 1-D inputs take the repeat and the convolution as they are
+  for kw, shape, axes in [
+    (dict(strides=2), (2, 5, 6, 4), (1, 2)),
+    (dict(kernel_dilation=2), (2, 5, 6, 4), (1, 2)),
+    ({}, (2, 7, 4), (1,)),
+  ]:
+    x = _normal(5, shape)
+    args = dict(features=3, kernel_size=(3,) * (len(shape) - 2), **kw)
+    plain, ours = nn.Conv(**args), nn.Conv(**args, conv_general_dilated=nearest_upsampled(2))
+    params = _random_params(plain, _repeated(x, 2, axes))
+    _close(
+      ours.apply({"params": params}, x), plain.apply({"params": params}, _repeated(x, 2, axes))
+    )
+  with pytest.raises(ValueError, match="positive integer"):
+    nearest_upsampled(0)

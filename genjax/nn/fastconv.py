@@ -59,11 +59,11 @@ __all__ = ["Conv", "conv_general_dilated"]
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
-def _is_unit(v) -> bool:
+def is_unit(v) -> bool:
   return v is None or all(int(d) == 1 for d in v)
 
 
-def _is_nhwc(dimension_numbers) -> bool:
+def is_nhwc(dimension_numbers) -> bool:
   if dimension_numbers is None:  # lax's default is NCHW/OIHW
     return False
   if isinstance(dimension_numbers, lax.ConvDimensionNumbers):
@@ -96,11 +96,11 @@ def conv_general_dilated(
     lhs.ndim == 4
     and rhs.ndim == 4
     and rhs.shape[:2] == (1, 1)
-    and _is_nhwc(dimension_numbers)
-    and _is_unit(window_strides)
+    and is_nhwc(dimension_numbers)
+    and is_unit(window_strides)
     and _is_zero_padding(padding)
-    and _is_unit(lhs_dilation)
-    and _is_unit(rhs_dilation)
+    and is_unit(lhs_dilation)
+    and is_unit(rhs_dilation)
     and feature_group_count == 1
     and batch_group_count == 1
   )
@@ -108,10 +108,10 @@ def conv_general_dilated(
     if (
       lhs.ndim == 4
       and rhs.ndim == 4
-      and _is_nhwc(dimension_numbers)
-      and _is_unit(window_strides)
-      and _is_unit(lhs_dilation)
-      and _is_unit(rhs_dilation)
+      and is_nhwc(dimension_numbers)
+      and is_unit(window_strides)
+      and is_unit(lhs_dilation)
+      and is_unit(rhs_dilation)
       and feature_group_count == 1
       and batch_group_count == 1
       and preferred_element_type is None

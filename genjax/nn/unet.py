@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from genjax.nn.dropout import Dropout
 from genjax.nn.fastconv import Conv
 from genjax.nn.groupnorm import GroupNorm
+from genjax.nn.upsample import nearest_upsampled
 
 _init = nn.initializers.variance_scaling(1.0, "fan_avg", "uniform")  # Ho et al.'s default
 _zeros = nn.initializers.zeros
@@ -149,7 +150,9 @@ class UNet(nn.Module):
   def __call__(self, x, t, train: bool = False):
     out_ch = x.shape[-1]
     kw = dict(groups=self.groups, dtype=self.dtype)
-    conv3 = lambda ch, init=_init: Conv(ch, (3, 3), dtype=self.dtype, kernel_init=init)
+    conv3 = lambda ch, init=_init, **options: Conv(
+      ch, (3, 3), dtype=self.dtype, kernel_init=init, **options
+    )
 
     temb = timestep_embedding(t, self.ch)
     temb = nn.Dense(4 * self.ch, dtype=self.dtype, kernel_init=_init)(temb)
@@ -180,8 +183,8 @@ class UNet(nn.Module):
         if h.shape[1] in self.attn_resolutions:
           h = AttnBlock(**kw)(h)
       if level != 0:
-        h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)  # nearest-neighbour ×2
-        h = conv3(h.shape[-1])(h)
+        # nearest-neighbour ×2 and a 3x3 conv, computed at the lower resolution
+        h = conv3(h.shape[-1], conv_general_dilated=nearest_upsampled(2))(h)
     assert not hs
 
     h = nn.swish(GroupNorm(self.groups, dtype=self.dtype)(h))
