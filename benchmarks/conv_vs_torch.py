@@ -1,7 +1,7 @@
 """Training-step time of the conv families: genjax against PyTorch, side by side.
 
   python benchmarks/conv_vs_torch.py --torch_python=/path/to/venv-with-torch/bin/python \
-      [--models=vae_conv,pixelcnn,dcgan,ddpm8,ddpm28] [--rounds=7] \
+      [--models=vae_conv,pixelcnn,dcgan,ddpm8,ddpm16,ddpm28] [--rounds=7] \
       [--baseline_repo=/path/to/an/older/checkout]
   python benchmarks/conv_vs_torch.py --profile=pixelcnn   # genjax's costliest XLA ops
   ... --models=ddpm28,ddpm28_nodrop,ddpm28_noattn,ddpm28_plain  # the U-Net less its parts
@@ -74,8 +74,8 @@ MODELS = {
   "pixelcnn": ("pixelcnn_digits", 32),
   "dcgan": ("dcgan_digits:paper", 64),  # torch_conv_models.dcgan: no augmentation
   "ddpm8": ("ddpm_digits", 32),
+  "ddpm16": ("ddpm_digits:size=16", 64),
   "ddpm28": ("ddpm_digits:size=28", 32),
-  "ddpm16": ("ddpm_digits:size=16", 64),  # not in the default run
 }
 # The 28x28 U-Net without parts, to split its step time between them (genjax's model
 # config; torch_conv_models.py has the same three). Attention stays in the middle block.
@@ -240,7 +240,7 @@ def genjax_argv(model, batch, per_call=0):
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--models", default="vae_conv,pixelcnn,dcgan,ddpm8,ddpm28")
+  p.add_argument("--models", default="vae_conv,pixelcnn,dcgan,ddpm8,ddpm16,ddpm28")
   p.add_argument("--torch_python", default="", help="an interpreter with torch ('' = none)")
   p.add_argument("--baseline_repo", default="", help="another genjax checkout to time too")
   p.add_argument("--rounds", type=int, default=7)
