@@ -9,6 +9,7 @@ import pytest
 
 from genjax.nn import dropout
 from genjax.nn.dropout import Dropout
+from tests.conftest import run_python, xla_flags_with
 
 SHAPES = [(), (0,), (7,), (3, 5, 4), (64, 16, 16, 32)]
 KEYS = {
@@ -91,3 +92,24 @@ def test_the_mask_is_hashed_without_a_loop(layer):
     assert mask_loops  # the test can see what it looks for
   else:
     assert not mask_loops
+
+
+def test_a_batch_sharded_over_two_devices_draws_the_same_mask_without_communicating():
+  """Data-parallel training: each device hashes its own shard's counters (XLA partitions
+  the counters' iota), so the masks are one device's and nothing crosses devices."""
+  code = """
+import flax.linen as nn, jax, jax.numpy as jnp, numpy as np
+from jax.sharding import NamedSharding, PartitionSpec
+from genjax.nn.dropout import Dropout
+shard = NamedSharding(jax.make_mesh((2,), ("data",)), PartitionSpec("data"))
+x = np.arange(8 * 6 * 6 * 4, dtype=np.float32).reshape(8, 6, 6, 4)
+key = jax.random.key(5)
+jitted = lambda layer: jax.jit(
+  lambda x, k: layer(0.3).apply({}, x, False, rngs={"dropout": k}), out_shardings=shard
+)
+ours = jitted(Dropout)(jax.device_put(x, shard), key)
+np.testing.assert_array_equal(ours, jitted(nn.Dropout)(x, key))
+hlo = jitted(Dropout).lower(jax.device_put(x, shard), key).compile().as_text()
+assert not [op for op in ("all-gather", "all-reduce", "collective-permute") if op in hlo], hlo
+"""
+  run_python(code, XLA_FLAGS=xla_flags_with(2))
