@@ -17,7 +17,9 @@ the step's memory, and for the config's train.num_steps (the paper's length): th
 time here at the measured step time, and on one H100 at 40 % of its dense bf16 peak from
 the FLOPs. A step that needs more memory than this machine has (MAE's global batch of
 4096) is timed at the largest halving of its batch that fits and scaled to the full batch;
-the row says at which batch. Not a test: printed, never asserted.
+the row says at which batch. Each config is measured in a process of its own, so that one
+row's memory (glibc keeps what a step frees, launch/malloc.py) does not carry into the
+next; a row whose process dies says how. Not a test: printed, never asserted.
 """
 
 import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
@@ -25,6 +27,8 @@ import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/mal
 # isort: split
 import os
 import resource
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,6 +68,7 @@ flags.DEFINE_float(
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 flags.DEFINE_integer("batch_size", 0, "Override the paper's batch (0: keep it).")
 flags.DEFINE_bool("profile", False, "After each row, where its step's time goes (step_profile.py).")
+flags.DEFINE_bool("in_process", False, "Measure --configs in this process: what each row's runs.")
 
 
 def _hours(seconds: float) -> str:
@@ -161,45 +166,89 @@ def _time_cell(seconds: float) -> str:
   return "not timed" if not np.isfinite(seconds) else f"{seconds:.3g}"
 
 
+def _print_row(r: dict):
+  mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] else "—"
+  print(
+    f"| {r['config']} | {r['batch']} | {r['timed']} | {r['image']} | {r['state_numbers']:,} "
+    f"| {r['compile_s']:.1f} | {_time_cell(r['step_s'])} "
+    f"| {r['gflop']:.1f} | {r['xla_gflop']:.1f} "
+    f"| {mfu} "
+    f"| {r['step_mib']:.0f} | {r['peak_mb']:.0f} "
+    f"| {r['num_steps']:,} | {_hours(r['here_s'])} | {_hours(r['h100_s'])} |",
+    flush=True,
+  )
+  if r["profiled"]:
+    (total, hlo), median_s = r["profiled"]
+    step_profile.report(total, hlo, FLAGS.steps, median_s)
+
+
+_HEADER = (
+  "| config | batch | timed at batch | image | state numbers | compile s | s/step here "
+  "| GFLOP/step | XLA's GFLOP/step | MFU | step memory MiB | peak RSS MiB | paper steps "
+  "| paper's training here | on an H100 at 40 % MFU |\n"
+  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def _measure_apart(spec: str, header: bool):
+  """Runs `spec`'s row in a fresh process and forwards what it prints, with the device
+  line and the table's header first where `header`; a row of dashes with the cause if
+  that process dies."""
+  argv = [
+    sys.executable,
+    os.path.abspath(__file__),
+    f"--configs={spec}",
+    "--in_process",
+    f"--steps={FLAGS.steps}",
+    f"--memory_gib={FLAGS.memory_gib}",
+    f"--compute_dtype={FLAGS.compute_dtype}",
+    f"--batch_size={FLAGS.batch_size}",
+    "--profile" if FLAGS.profile else "--noprofile",
+  ]
+  with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+    for line in proc.stdout:
+      if not line.startswith("device: "):
+        print(line, end="", flush=True)
+      elif header:
+        print(line + _HEADER, flush=True)
+        header = False
+  if header:
+    print(_HEADER, flush=True)
+  if proc.returncode:
+    code = proc.returncode
+    cause = (
+      f"its process was killed by {signal.Signals(-code).name}"
+      + (" (out of memory?)" if code == -signal.SIGKILL else "")
+      if code < 0
+      else f"its process exited with status {code}"
+    )
+    print("| " + " | ".join([spec, *["—"] * 5, cause, *["—"] * 8]) + " |", flush=True)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   for spec in FLAGS.configs:
     load_config(spec)  # an unknown config ends here, in one sentence, before the table
-  dev = jax.devices()[0]
-  print(
-    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "
-    f"dtype: {FLAGS.compute_dtype or 'config default'}"
-  )
-  print(
-    "| config | batch | timed at batch | image | state numbers | compile s | s/step here "
-    "| GFLOP/step | XLA's GFLOP/step | MFU "
-    "| step memory MiB | peak RSS MiB | paper steps | paper's training here "
-    "| on an H100 at 40 % MFU |"
-  )
-  print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-  for spec in FLAGS.configs:
-    r = measure(spec, FLAGS.steps)
-    mfu = f"{100 * r['mfu']:.1f} %" if r["mfu"] else "—"
+  if FLAGS.in_process:
+    dev = jax.devices()[0]
     print(
-      f"| {r['config']} | {r['batch']} | {r['timed']} | {r['image']} | {r['state_numbers']:,} "
-      f"| {r['compile_s']:.1f} | {_time_cell(r['step_s'])} "
-      f"| {r['gflop']:.1f} | {r['xla_gflop']:.1f} "
-      f"| {mfu} "
-      f"| {r['step_mib']:.0f} | {r['peak_mb']:.0f} "
-      f"| {r['num_steps']:,} | {_hours(r['here_s'])} | {_hours(r['h100_s'])} |",
+      f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "
+      f"dtype: {FLAGS.compute_dtype or 'config default'}",
       flush=True,
     )
-    if r["profiled"]:
-      (total, hlo), median_s = r["profiled"]
-      step_profile.report(total, hlo, FLAGS.steps, median_s)
+    for spec in FLAGS.configs:
+      _print_row(measure(spec, FLAGS.steps))
+    return
+  for i, spec in enumerate(FLAGS.configs):
+    _measure_apart(spec, header=i == 0)
   print(
     "state numbers: parameters, optimiser moments and EMA together. step memory: XLA's "
     "memory analysis of the compiled step at the full batch (arguments, outputs and "
     "temporaries: the device memory one step needs). A step larger than the memory there "
     "is was timed at a smaller batch ('timed at batch') and its time scaled to the full "
-    "batch. peak RSS "
-    "is the process's, cumulative over rows. The H100 column is FLOPs x steps / (0.4 x 989 "
+    "batch. peak RSS is that row's process's (each row runs in a process of its own). "
+    "The H100 column is FLOPs x steps / (0.4 x 989 "
     "TFLOP/s): compute only, at the MFU this codebase targets, not a measurement. MFU: "
     "the measured step's FLOP/s over the device's dense bf16 peak (accelerators only). "
     "GFLOP/step: the step's products and convolutions (its jaxpr, the same on every "
