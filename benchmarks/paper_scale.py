@@ -17,9 +17,9 @@ the step's memory, and for the config's train.num_steps (the paper's length): th
 time here at the measured step time, and on one H100 at 40 % of its dense bf16 peak from
 the FLOPs. A step that needs more memory than this machine has (MAE's global batch of
 4096) is timed at the largest halving of its batch that fits and scaled to the full batch;
-the row says at which batch. Each config is measured in a process of its own, so that one
-row's memory (glibc keeps what a step frees, launch/malloc.py) does not carry into the
-next; a row whose process dies says how. Not a test: printed, never asserted.
+the row says at which batch. Each config is measured in a process of its own (--apart, the
+default), so that one row's memory does not carry into the next; a row whose process dies
+says how. Not a test: printed, never asserted.
 """
 
 import launch  # noqa: F401  (first: its XLA:CPU flags and log level, launch/malloc.py)
@@ -68,7 +68,13 @@ flags.DEFINE_float(
 flags.DEFINE_string("compute_dtype", "", "Override train.compute_dtype (float32|bfloat16).")
 flags.DEFINE_integer("batch_size", 0, "Override the paper's batch (0: keep it).")
 flags.DEFINE_bool("profile", False, "After each row, where its step's time goes (step_profile.py).")
-flags.DEFINE_bool("in_process", False, "Measure --configs in this process: what each row's runs.")
+flags.DEFINE_bool(
+  "apart",
+  True,
+  "Each config's row in a process of its own (on the CPU, rows in one process held each "
+  "other's memory and ran out of it); --noapart measures every row in this one process, "
+  "without a process start (and a backend start) per row.",
+)
 
 
 def _hours(seconds: float) -> str:
@@ -190,30 +196,28 @@ _HEADER = (
 )
 
 
-def _measure_apart(spec: str, header: bool):
-  """Runs `spec`'s row in a fresh process and forwards what it prints, with the device
-  line and the table's header first where `header`; a row of dashes with the cause if
-  that process dies."""
+def _measure_apart(spec: str, first: bool):
+  """Runs `spec`'s row in a fresh process (--noapart) and forwards its row and profile,
+  and where `first` its device line and the table's header; a row of dashes with the
+  cause if that process dies."""
   argv = [
     sys.executable,
     os.path.abspath(__file__),
     f"--configs={spec}",
-    "--in_process",
+    "--noapart",
     f"--steps={FLAGS.steps}",
     f"--memory_gib={FLAGS.memory_gib}",
     f"--compute_dtype={FLAGS.compute_dtype}",
     f"--batch_size={FLAGS.batch_size}",
     "--profile" if FLAGS.profile else "--noprofile",
   ]
+  header_shown = False
   with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
     for line in proc.stdout:
-      if not line.startswith("device: "):
+      frame = line.startswith(("device: ", "| config |", "|---|"))
+      if not line.startswith("state numbers:") and (first or not frame):
         print(line, end="", flush=True)
-      elif header:
-        print(line + _HEADER, flush=True)
-        header = False
-  if header:
-    print(_HEADER, flush=True)
+        header_shown |= line.startswith("|---|")
   if proc.returncode:
     code = proc.returncode
     cause = (
@@ -222,7 +226,23 @@ def _measure_apart(spec: str, header: bool):
       if code < 0
       else f"its process exited with status {code}"
     )
+    if first and not header_shown:  # it died before its device line and header
+      print(_HEADER, flush=True)
     print("| " + " | ".join([spec, *["—"] * 5, cause, *["—"] * 8]) + " |", flush=True)
+
+
+_FOOTER = (
+  "state numbers: parameters, optimiser moments and EMA together. step memory: XLA's "
+  "memory analysis of the compiled step at the full batch (arguments, outputs and "
+  "temporaries: the device memory one step needs). A step larger than the memory there "
+  "is was timed at a smaller batch ('timed at batch') and its time scaled to the full "
+  "batch. peak RSS: {rss}. The H100 column is FLOPs x steps / (0.4 x 989 TFLOP/s): "
+  "compute only, at the MFU this codebase targets, not a measurement. MFU: the measured "
+  "step's FLOP/s over the device's dense bf16 peak (accelerators only). GFLOP/step: the "
+  "step's products and convolutions (its jaxpr, the same on every backend); XLA's "
+  "GFLOP/step: the backend's cost analysis of the compiled step, elementwise work "
+  "included (XLA:GPU's undercounts: genjax/train/flops.py)."
+)
 
 
 def main(argv):
@@ -230,31 +250,20 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   for spec in FLAGS.configs:
     load_config(spec)  # an unknown config ends here, in one sentence, before the table
-  if FLAGS.in_process:
-    dev = jax.devices()[0]
-    print(
-      f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "
-      f"dtype: {FLAGS.compute_dtype or 'config default'}",
-      flush=True,
-    )
-    for spec in FLAGS.configs:
-      _print_row(measure(spec, FLAGS.steps))
+  if FLAGS.apart:
+    for i, spec in enumerate(FLAGS.configs):
+      _measure_apart(spec, first=i == 0)
+    print(_FOOTER.format(rss="that row's process's (each row runs in a process of its own)"))
     return
-  for i, spec in enumerate(FLAGS.configs):
-    _measure_apart(spec, header=i == 0)
+  dev = jax.devices()[0]
   print(
-    "state numbers: parameters, optimiser moments and EMA together. step memory: XLA's "
-    "memory analysis of the compiled step at the full batch (arguments, outputs and "
-    "temporaries: the device memory one step needs). A step larger than the memory there "
-    "is was timed at a smaller batch ('timed at batch') and its time scaled to the full "
-    "batch. peak RSS is that row's process's (each row runs in a process of its own). "
-    "The H100 column is FLOPs x steps / (0.4 x 989 "
-    "TFLOP/s): compute only, at the MFU this codebase targets, not a measurement. MFU: "
-    "the measured step's FLOP/s over the device's dense bf16 peak (accelerators only). "
-    "GFLOP/step: the step's products and convolutions (its jaxpr, the same on every "
-    "backend); XLA's GFLOP/step: the backend's cost analysis of the compiled step, "
-    "elementwise work included (XLA:GPU's undercounts: genjax/train/flops.py)."
+    f"device: {jax.device_count()} x {dev.device_kind} ({jax.default_backend()}), compute "
+    f"dtype: {FLAGS.compute_dtype or 'config default'}\n{_HEADER}",
+    flush=True,
   )
+  for spec in FLAGS.configs:
+    _print_row(measure(spec, FLAGS.steps))
+  print(_FOOTER.format(rss="the process's, cumulative over rows"), flush=True)
 
 
 if __name__ == "__main__":
