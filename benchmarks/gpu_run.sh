@@ -74,7 +74,7 @@ papers=${PAPERS:-$papers}
 ddpm=${DDPM:-ddpm_cifar10}
 throughput=(python3 benchmarks/train_throughput.py --steps=100 --dispatch=8 --data_dir="$data")
 # --noapart: every row in one process, without a backend start per row (the stages' limits
-# are tight; device memory is returned between rows, which the CPU's heaps did not do)
+# are tight; on the H100 the rows ran in one process within its memory, 2026-12-05)
 paper_scale=(python3 benchmarks/paper_scale.py --steps=10 --compute_dtype=bfloat16 --noapart)
 if [[ $part != 2 ]]; then
   stage 150 "$out/paper_scale.md" "${paper_scale[@]}" --configs="$ddpm" --profile
