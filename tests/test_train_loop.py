@@ -12,7 +12,7 @@ import pytest
 import experiments
 from genjax.errors import CheckpointError, TrainingDiverged
 from genjax.eval import evaluators as evaluators_lib
-from genjax.train import clock
+from genjax.train import checkpoint, clock
 from genjax.train import mesh as mesh_lib
 from genjax.train.experiment import Experiment
 from genjax.train.loop import make_step_fn, restore_latest, train_and_evaluate
@@ -185,6 +185,39 @@ def test_a_kill_while_evaluating_loses_no_training_and_the_rerun_logs_the_evalua
   assert "eval/mse" in train_and_evaluate(_toy(), toy_config, workdir)  # nothing to train
   train_and_evaluate(_toy(), toy_config, workdir)
   assert [r["step"] for r in read_metrics(workdir) if "eval/mse" in r] == [10]
+
+
+def test_a_steps_checkpoint_is_committed_before_its_evaluation_starts(
+  toy_config, tmp_path, monkeypatch
+):
+  """Checkpoints are written in the background; at a step that also evaluates, the loop
+  waits for the save to commit first, so that a kill during the evaluation (which can
+  take minutes) finds the step on disk."""
+  toy_config.train.num_steps, toy_config.train.eval_every = 10, 5  # checkpoints every 10
+  workdir = str(tmp_path / "committed")
+  events = []
+
+  def logged(name):
+    method = getattr(checkpoint.Checkpointer, name)
+
+    def call(self, *args):
+      events.append(name)
+      return method(self, *args)
+
+    return call
+
+  for name in ("save", "wait"):
+    monkeypatch.setattr(checkpoint.Checkpointer, name, logged(name))
+  run_all = evaluators_lib.run_all
+
+  def evaluating(*a):
+    events.append(("evaluate", sorted(os.listdir(os.path.join(workdir, "checkpoints")))))
+    return run_all(*a)
+
+  monkeypatch.setattr(evaluators_lib, "run_all", evaluating)
+  train_and_evaluate(_toy(), toy_config, workdir)
+  # step 5 evaluates with no checkpoint due; step 10 saves, waits, then evaluates
+  assert events[:4] == [("evaluate", []), "save", "wait", ("evaluate", ["10"])]
 
 
 def test_an_evaluation_and_samples_a_kill_cut_short_are_made_when_the_run_resumes(

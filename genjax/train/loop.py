@@ -388,16 +388,20 @@ def _train_and_evaluate(experiment, config, workdir, *, feature_net, should_stop
         for e in evaluators
         if e.name in due_by_time or evaluators_lib.is_due(e, step, tc.num_steps, tc.eval_every)
       ]
-      # Saved before evaluating or sampling, which can take minutes: a kill while they run
-      # (a scheduler's grace period ending) loses no training.
+      # Saved, and the save committed, before evaluating or sampling, which can take
+      # minutes: a kill while they run (a scheduler's grace period ending) loses no
+      # training. (Without the wait, the save would still be writing in the background.)
       saved = step % tc.checkpoint_every == 0 or step == tc.num_steps or stop or spent
+      sampling = sampling_due(step)
       if saved:
         save(step)
+        if due or sampling:
+          with clock.excluding():
+            ckpt.wait()
       if spent:
         _say(f"Trained for the budget of {budget:g} s at step {step}; checkpoint saved.")
       if due:
         last_eval = evaluate(step, due)
-      sampling = sampling_due(step)
       if sampling:
         draw_samples(step)
       if (due or sampling) and not stop and should_stop is not None:
