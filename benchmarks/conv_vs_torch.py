@@ -240,7 +240,7 @@ def genjax_argv(model, batch, per_call=0):
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  p.add_argument("--models", default="vae_conv,pixelcnn,dcgan,ddpm8,ddpm16,ddpm28")
+  p.add_argument("--models", default=",".join(m for m in MODELS if m not in ABLATIONS))
   p.add_argument("--torch_python", default="", help="an interpreter with torch ('' = none)")
   p.add_argument("--baseline_repo", default="", help="another genjax checkout to time too")
   p.add_argument("--rounds", type=int, default=7)
